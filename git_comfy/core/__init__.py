@@ -1,0 +1,1 @@
+"""The pure core: data in, data out. No file, network or terminal access, no printing."""

@@ -1,0 +1,136 @@
+"""Copy tracked workflows from ComfyUI into ``.cec/workflows/`` and stage them: the work of both
+the pre-commit hook and ``git comfy commit``.
+
+Speed matters (the hook runs on every ``git commit``), so when nothing changed this costs one
+``git ls-files`` and one SHA-1 per workflow, and imports neither json nor re. A workflow is
+compared with the blob the index already holds, never with the ``.cec`` work-tree file: that file
+may hold edits the user never staged.
+"""
+
+from __future__ import annotations
+
+import os
+
+from git_comfy import atomic, comfyui, environment, git
+from git_comfy.errors import FatalError
+
+_LEGACY_MARKER = b"_comfydock_metadata"
+_RETRY_DELAY = 0.25  # an older ComfyUI writes in place; a half-saved file may be complete soon
+
+
+def blob_id(data: bytes, object_id_length: int) -> str:
+    """The id git gives ``data`` as a blob, in the repository's object format."""
+    import hashlib
+
+    algorithm = hashlib.sha256 if object_id_length == 64 else hashlib.sha1
+    return algorithm(b"blob %d\0" % len(data) + data).hexdigest()
+
+
+def index_entries(root: str, env: dict[str, str] | None) -> dict[str, str]:
+    """path → blob id of the stage-0 entries under ``.cec/`` in the index git is using."""
+    out = git.run(["-C", root, "ls-files", "--stage", "-z", "--", environment.CEC], env=env)[1]
+    entries = {}
+    for record in out.split(b"\0"):
+        if record:
+            info, _, path = record.partition(b"\t")
+            _mode, object_id, stage = info.split(b" ")
+            if stage == b"0":
+                entries[path.decode("utf-8", "surrogateescape")] = object_id.decode()
+    return entries
+
+
+def _committable(name: str, path: str) -> bytes:
+    """The bytes to commit for a workflow ComfyUI saved, or a clear error when it is not valid."""
+    from git_comfy.core import jsonsafe, workflow
+
+    for attempt in (1, 2):
+        with open(path, "rb") as file:
+            saved = file.read()
+        try:
+            return workflow.snapshot_bytes(saved)
+        except jsonsafe.JSONError as error:
+            if attempt == 2:
+                raise FatalError(
+                    f"workflow {name} in ComfyUI is not valid JSON ({error}); "
+                    "save it again in ComfyUI, then commit"
+                ) from None
+            import time
+
+            time.sleep(_RETRY_DELAY)
+    raise AssertionError("unreachable")
+
+
+def _read(path: str) -> bytes | None:
+    try:
+        with open(path, "rb") as file:
+            return file.read()
+    except FileNotFoundError:
+        return None
+    except OSError as error:
+        raise FatalError(f"cannot read {path}: {error.strerror}") from None
+
+
+def sync(
+    root: str, comfyui_dir: str, names: list[str], index_files: list[str | None]
+) -> tuple[list[str], list[str]]:
+    """Brings ``.cec/`` in step with ComfyUI for every tracked name and stages what changed into
+    each of ``index_files`` (None: git's default index). Returns (staged paths, names missing in
+    ComfyUI); a missing workflow keeps its committed copy."""
+    environments = [
+        None if index is None else {**os.environ, "GIT_INDEX_FILE": index}
+        for index in index_files
+    ]
+    staged_ids = index_entries(root, environments[0])
+    id_length = len(next(iter(staged_ids.values()), "0" * 40))
+    to_stage: list[str] = []
+    missing: list[str] = []
+    for name in names:
+        source = comfyui.workflow_path(comfyui_dir, name)
+        saved = _read(source)
+        if saved is None:
+            missing.append(name)
+            continue
+        relative = environment.snapshot_relpath(name)
+        committable, committable_id = saved, blob_id(saved, id_length)
+        if _LEGACY_MARKER in saved or staged_ids.get(relative) != committable_id:
+            committable = _committable(name, source)
+            committable_id = blob_id(committable, id_length)
+        target = environment.at(root, relative)
+        if _read(target) != committable:
+            os.makedirs(os.path.dirname(target), exist_ok=True)
+            # derived from ComfyUI's file, so a power cut costs a re-copy, not data: no fsync
+            atomic.write(target, committable, durable=False)
+        if staged_ids.get(relative) != committable_id:
+            to_stage.append(relative)
+    for relative in environment.ENVIRONMENT_FILES:
+        current = _read(environment.at(root, relative))
+        if current is not None and staged_ids.get(relative) != blob_id(current, id_length):
+            to_stage.append(relative)
+    if to_stage:
+        for env in environments:
+            git.run(["-C", root, "update-index", "--add", "--", *to_stage], env=env)
+    return to_stage, missing
+
+
+def warn(message: str) -> None:
+    import sys
+
+    sys.stderr.write(f"git comfy: warning: {message}\n")
+
+
+def update(root: str, git_dir: str, index_files: list[str | None]) -> list[str]:
+    """The whole job of the hook and of ``git comfy commit`` before it runs git: find the tracked
+    workflows and ComfyUI, sync, and warn about what is missing. Returns the staged paths."""
+    names = environment.read_tracked(root, git_dir)
+    comfyui_dir = environment.comfyui_dir(root)
+    folder = comfyui.workflows_dir(comfyui_dir)
+    if names and not os.path.isdir(folder):
+        warn(
+            f"no ComfyUI workflows folder at {folder} (git config comfy.path); "
+            "the committed workflow copies stay as they are"
+        )
+        names = []
+    staged, missing = sync(root, comfyui_dir, names, index_files)
+    for name in missing:
+        warn(f"tracked workflow {name} is missing in ComfyUI; its committed copy stays")
+    return staged
