@@ -1,0 +1,153 @@
+"""Fixtures: real git repositories, a ComfyUI-shaped folder, and the CLI run in-process or as
+the real program. Every test gets its own HOME, git config and cache, so nothing of the machine
+running the tests leaks in or out."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from git_comfy import cli
+from git_comfy.commands import demo
+
+# The environment variables git exports to hooks, which must not leak from an outer git (e.g.
+# when the test suite itself runs inside a hook).
+_GIT_LOCAL_VARS = (
+    "GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_PREFIX", "GIT_COMMON_DIR",
+    "GIT_OBJECT_DIRECTORY", "GIT_CONFIG_PARAMETERS", "GIT_CONFIG_COUNT",
+)
+
+
+@dataclass
+class Result:
+    code: int
+    out: str
+    err: str
+
+
+@pytest.fixture(autouse=True)
+def isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    home = tmp_path_factory.mktemp("home")
+    (home / ".gitconfig").write_text(
+        "[user]\n\tname = Test User\n\temail = test@example.invalid\n"
+        "[init]\n\tdefaultBranch = main\n[advice]\n\tdetachedHead = false\n"
+    )
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(home / ".gitconfig"))
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(home / ".cache"))
+    monkeypatch.setenv("GIT_TEMPLATE_DIR", "")
+    monkeypatch.setenv("PATH", os.pathsep.join([str(Path(sys.executable).parent),
+                                                os.environ["PATH"]]))
+    for name in _GIT_LOCAL_VARS:
+        monkeypatch.delenv(name, raising=False)
+    return home
+
+
+def git(*args: str, cwd: Path | str, check: bool = True, env: dict[str, str] | None = None,
+        ) -> subprocess.CompletedProcess[str]:
+    """Runs the real git; raises with its output on an unexpected failure."""
+    done = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True,
+                          env=env)
+    if check and done.returncode != 0:
+        raise AssertionError(f"git {' '.join(args)} failed:\n{done.stdout}{done.stderr}")
+    return done
+
+
+def git_comfy(*args: str, cwd: Path | str, env: dict[str, str] | None = None,
+              input: str | None = None) -> Result:
+    """Runs the real program in a child process, as a user's shell would (``git comfy ...``)."""
+    done = subprocess.run(["git", "comfy", *args], cwd=cwd, capture_output=True, text=True,
+                          env=env, input=input)
+    return Result(done.returncode, done.stdout, done.stderr)
+
+
+@pytest.fixture
+def comfy(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]):  # type: ignore[no-untyped-def]
+    """The CLI in-process (fast): ``comfy("status", cwd=path)`` → Result."""
+
+    def call(*args: str, cwd: Path | str) -> Result:
+        capsys.readouterr()
+        monkeypatch.chdir(cwd)
+        code = cli.main(list(args))
+        captured = capsys.readouterr()
+        return Result(code, captured.out, captured.err)
+
+    return call
+
+
+@pytest.fixture
+def comfyui(tmp_path: Path) -> Path:
+    """A ComfyUI-shaped folder with the demo's workflows (``lighthouse``, ``portraits/sailor``)
+    and small model files."""
+    return Path(demo.build_comfyui(str(tmp_path / "ComfyUI")))
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    """An empty git repository with one commit, beside the ComfyUI folder."""
+    path = tmp_path / "studio"
+    path.mkdir()
+    git("init", "-q", cwd=path)
+    (path / "README.md").write_text("studio\n")
+    git("add", "README.md", cwd=path)
+    git("commit", "-q", "-m", "start", cwd=path)
+    return path
+
+
+@pytest.fixture
+def env_repo(repo: Path, comfyui: Path) -> Iterator[Path]:
+    """``repo`` after ``git comfy init --comfyui`` (through the real program, so the hook is
+    the one a user gets)."""
+    result = git_comfy("init", "--comfyui", str(comfyui), cwd=repo)
+    assert result.code == 0, result.err
+    yield repo
+
+
+def workflow_file(comfyui: Path, name: str) -> Path:
+    return comfyui / "user" / "default" / "workflows" / f"{name}.json"
+
+
+def save_in_comfyui(comfyui: Path, name: str, text: str) -> None:
+    """What ComfyUI's save does, at the level of the file."""
+    path = workflow_file(comfyui, name)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+
+
+def edit_seed(comfyui: Path, name: str, seed: int) -> None:
+    """A real edit of a real workflow: the KSampler seed, saved in ComfyUI's layout."""
+    import json
+
+    path = workflow_file(comfyui, name)
+    document = json.loads(path.read_text(encoding="utf-8"))
+    for node in document["nodes"]:
+        if node["type"] == "KSampler":
+            node["widgets_values"][0] = seed
+    path.write_text(json.dumps(document, indent=2), encoding="utf-8")
+
+
+@contextlib.contextmanager
+def unwritable(path: Path) -> Iterator[None]:
+    """Makes ``path`` unwritable even for root (CI runs as root): chattr +i, else chmod."""
+    if os.geteuid() == 0 and shutil.which("chattr"):
+        subprocess.run(["chattr", "+i", str(path)], check=True)
+        try:
+            yield
+        finally:
+            subprocess.run(["chattr", "-i", str(path)], check=True)
+    else:
+        mode = path.stat().st_mode
+        path.chmod(0o555 if path.is_dir() else 0o444)
+        try:
+            yield
+        finally:
+            path.chmod(mode)
