@@ -153,7 +153,9 @@ def _dispatch(args: argparse.Namespace) -> int:
     if command == "init":
         from git_comfy.commands import init
 
-        return init.run(comfyui_path=args.comfyui, force=args.force, uninstall_hook=args.uninstall_hook)
+        return init.run(
+            comfyui_path=args.comfyui, force=args.force, uninstall_hook=args.uninstall_hook
+        )
     if command == "track":
         from git_comfy.commands import track
 

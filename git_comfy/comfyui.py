@@ -42,7 +42,7 @@ def list_workflows(comfyui: str) -> list[str]:
     anything not ending in ``.json`` are skipped: that covers ComfyUI's ``tmpXXXXXXXX`` save
     files and our own ``.name.json.PID.tmp`` ones."""
     root = workflows_dir(comfyui)
-    names = []
+    names: list[str] = []
     for folder, dirs, files in os.walk(root):
         dirs[:] = [d for d in dirs if not d.startswith(".")]
         relative = os.path.relpath(folder, root)

@@ -54,7 +54,7 @@ def snapshot_relpath(name: str) -> str:
 
 def locate_repository() -> tuple[str, str]:
     """(work-tree top, absolute git dir) of the repository around the current directory."""
-    code, out, err = git.run(
+    code, out, _err = git.run(
         ["rev-parse", "--is-bare-repository", "--absolute-git-dir", "--show-toplevel"],
         check=False,
     )

@@ -74,6 +74,7 @@ def guard(main: Callable[[], int]) -> int:
         except OSError:
             where = "and the log file could not be written"
         sys.stderr.write(
-            f"git comfy: error: unexpected {type(error).__name__}: {error} (a bug in git-comfy; {where})\n"
+            f"git comfy: error: unexpected {type(error).__name__}: {error} "
+            f"(a bug in git-comfy; {where})\n"
         )
         return EXIT_BUG

@@ -29,10 +29,7 @@ _SOURCE_MARKERS = ("comfy", "custom_nodes", "input", "output")
 def model_bytes(name: str, size: int) -> bytes:
     """A small, valid safetensors file (or an opaque blob for other extensions) whose content
     depends on ``name``, so that every demo model has its own hash."""
-    blocks, counter = [], 0
-    while sum(map(len, blocks)) < size:
-        blocks.append(hashlib.sha256(f"{name}:{counter}".encode()).digest())
-        counter += 1
+    blocks = [hashlib.sha256(f"{name}:{n}".encode()).digest() for n in range(-(-size // 32))]
     payload = b"".join(blocks)[:size]
     if not name.endswith(".safetensors"):
         return payload
@@ -135,7 +132,7 @@ def run(*, directory: str | None) -> int:
     walk.say("Change the lighthouse prompt and seed in ComfyUI and save it there")
     _edit_in_comfyui(comfyui)
     walk.step("comfy", "status")
-    walk.say("Plain git commit works too: the hook copies and stages the workflow beside your files")
+    walk.say("Plain git commit works too: the hook copies and stages the workflow with your files")
     with open(os.path.join(studio, "NOTES.md"), "w", encoding="utf-8") as file:
         file.write("# Studio notes\n\n- lighthouse: the stormy version is the keeper\n")
     walk.step("add", "NOTES.md")

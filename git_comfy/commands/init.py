@@ -52,7 +52,7 @@ def _ignore_comfyui(root: str, comfyui_dir: str) -> str | None:
     except FileNotFoundError:
         before = b""
     separator = b"" if not before or before.endswith(b"\n") else b"\n"
-    line = f"# ComfyUI itself is not versioned; git-comfy tracks its workflows in .cec/\n/{relative}/\n"
+    line = f"# ComfyUI itself is not versioned; git-comfy tracks its workflows\n/{relative}/\n"
     atomic.write(path, before + separator + line.encode("utf-8"))
     return f"added /{relative}/ to .gitignore"
 
@@ -74,8 +74,10 @@ def run(*, comfyui_path: str | None, force: bool, uninstall_hook: bool) -> int:
     probed_root = _probe_root()
     comfyui_dir = _chosen_comfyui(comfyui_path, probed_root or os.getcwd())
     comfyui.check(comfyui_dir)
-    if probed_root is not None and os.path.exists(environment.at(probed_root, environment.PYPROJECT)):
-        environment.parse_pyproject(environment.at(probed_root, environment.PYPROJECT))
+    if probed_root is not None:
+        pyproject = environment.at(probed_root, environment.PYPROJECT)
+        if os.path.exists(pyproject):
+            environment.parse_pyproject(pyproject)
 
     notes = []
     if probed_root is None:
@@ -95,10 +97,10 @@ def run(*, comfyui_path: str | None, force: bool, uninstall_hook: bool) -> int:
     _write_if_missing(environment.at(root, environment.PYPROJECT), environment.INITIAL_PYPROJECT)
     _write_if_missing(environment.at(root, environment.GITIGNORE), environment.INITIAL_GITIGNORE)
 
-    if comfyui_path is not None or git.config_get("comfy.path") is None:
-        if git.config_get("comfy.path", path=True) != comfyui_dir:
-            git.run(["config", "--local", "comfy.path", comfyui_dir])
-            notes.append(f"comfy.path = {comfyui_dir}")
+    recorded = git.config_get("comfy.path", path=True)
+    if (comfyui_path is not None or recorded is None) and recorded != comfyui_dir:
+        git.run(["config", "--local", "comfy.path", comfyui_dir])
+        notes.append(f"comfy.path = {comfyui_dir}")
     ignored = _ignore_comfyui(root, comfyui_dir)
     if ignored:
         notes.append(ignored)

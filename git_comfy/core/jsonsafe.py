@@ -11,7 +11,10 @@ from __future__ import annotations
 import json
 import re
 from itertools import accumulate
-from typing import Any
+
+TYPE_CHECKING = False  # the hook imports this module; typing costs it 2 ms
+if TYPE_CHECKING:
+    from typing import Any
 
 MAX_BYTES = 32 * 1024 * 1024
 MAX_DEPTH = 256

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from git_comfy.core import jsonsafe
+
+TYPE_CHECKING = False  # the hook imports this module; typing costs it 2 ms
+if TYPE_CHECKING:
+    from typing import Any
 
 # ComfyDock injected resolution data here; the seed ("Migration") strips it on the next commit.
 LEGACY_METADATA_KEY = "_comfydock_metadata"
