@@ -1,0 +1,50 @@
+"""`git comfy demo`: the first thing a new user runs, end to end through the real program."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from conftest import git, git_comfy
+
+from git_comfy.commands import demo
+
+
+def test_demo_walks_through_and_leaves_a_clean_environment(tmp_path: Path) -> None:
+    result = git_comfy("demo", str(tmp_path / "d"), cwd=tmp_path)
+    assert result.code == 0, result.out + result.err
+    for step in ("$ git comfy init --comfyui ../ComfyUI", "$ git comfy track lighthouse",
+                 "$ git comfy commit -q -m", "$ git commit -q -m", "modified in ComfyUI"):
+        assert step in result.out
+    studio = tmp_path / "d" / "studio"
+    log = git("log", "--format=%s", cwd=studio).stdout.splitlines()
+    assert log == ["Stormy sea, seed 42", "Track the lighthouse and sailor workflows"]
+    committed = json.loads(git("show", "HEAD:.cec/workflows/lighthouse.json", cwd=studio).stdout)
+    seeds = [n["widgets_values"][0] for n in committed["nodes"] if n["type"] == "KSampler"]
+    assert seeds == [42]
+    assert git("status", "--porcelain", cwd=studio).stdout == ""
+    status = git_comfy("status", "--json", cwd=studio)
+    states = {w["name"]: w["state"] for w in json.loads(status.out)["workflows"]}
+    assert states == {"lighthouse": "unchanged", "portraits/sailor": "unchanged"}
+
+
+def test_demo_refuses_a_folder_that_is_not_empty(tmp_path: Path) -> None:
+    (tmp_path / "keep.txt").write_text("mine")
+    result = git_comfy("demo", str(tmp_path), cwd=tmp_path)
+    assert result.code == 1
+    assert result.err.count("\n") == 1 and "is not empty" in result.err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["keep.txt"]
+
+
+def test_demo_models_are_distinct_valid_safetensors(tmp_path: Path) -> None:
+    comfyui = Path(demo.build_comfyui(str(tmp_path / "ComfyUI")))
+    contents = set()
+    for relative, size in demo.MODELS.items():
+        data = (comfyui / "models" / relative).read_bytes()
+        contents.add(data)
+        if relative.endswith(".safetensors"):
+            header_length = int.from_bytes(data[:8], "little")
+            header = json.loads(data[8 : 8 + header_length])
+            assert header["__metadata__"]["name"] == relative
+            assert len(data) == 8 + header_length + size
+    assert len(contents) == len(demo.MODELS)
