@@ -40,7 +40,8 @@ def build_parser() -> argparse.ArgumentParser:
     from git_comfy import __version__
 
     parser = argparse.ArgumentParser(prog=PROG, description=DESCRIPTION)
-    parser.add_argument("--version", action="version", version=f"git-comfy {__version__}")
+    parser.add_argument("--version", action="version", version=f"git-comfy {__version__}",
+                        help="print the version and exit")
     commands = parser.add_subparsers(dest="command", metavar="<command>", required=True)
 
     init = commands.add_parser(
@@ -122,7 +123,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="run a git hook's work (what the installed hook calls)",
         description="Run the work of a git hook; the hook script init installs calls this.",
     )
-    hook.add_argument("hook_name", choices=["pre-commit"], metavar="HOOK", help="pre-commit")
+    hook.add_argument("hook_name", choices=["pre-commit"], metavar="HOOK",
+                      help="the hook whose work to run")
 
     completion = commands.add_parser(
         "completion",
@@ -132,7 +134,8 @@ def build_parser() -> argparse.ArgumentParser:
             "git's own completion, or save the zsh one as _git-comfy on your fpath."
         ),
     )
-    completion.add_argument("shell", choices=["bash", "zsh"], help="bash or zsh")
+    completion.add_argument("shell", choices=["bash", "zsh"],
+                            help="the shell to print the script for")
 
     demo = commands.add_parser(
         "demo",

@@ -137,15 +137,15 @@ def output(args: list[str], *, env: dict[str, str] | None = None) -> str:
     return run(args, env=env)[1].decode("utf-8", "surrogateescape").rstrip("\n")
 
 
-def call(args: list[str]) -> int:
+def call(args: list[str], *, env: dict[str, str] | None = None) -> int:
     """Runs git on the user's terminal (stdin, stdout and stderr inherited): for porcelain such
     as ``git commit`` whose editor and messages belong to the user. Returns git's exit code."""
     try:
         if not hasattr(os, "posix_spawnp"):
             import subprocess
 
-            return subprocess.call(["git", *args])
-        pid = os.posix_spawnp("git", ["git", *args], os.environ)
+            return subprocess.call(["git", *args], env=env)
+        pid = os.posix_spawnp("git", ["git", *args], os.environ if env is None else env)
     except FileNotFoundError:
         raise FatalError("git was not found on PATH; install git and retry") from None
     return os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])

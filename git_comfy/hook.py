@@ -46,7 +46,8 @@ def run() -> int:
     root = os.getcwd()  # git runs hooks at the top of the work tree
     if not os.path.isfile(environment.at(root, environment.PYPROJECT)):
         return 0  # not an environment (a core.hooksPath shared with other repositories)
-    snapshot.update(root, _git_dir(), index_files())
+    warnings = snapshot.WARNED_ENV not in os.environ  # `git comfy commit` warned already
+    snapshot.update(root, _git_dir(), index_files(), warnings=warnings)
     return 0
 
 

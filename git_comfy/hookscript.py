@@ -47,6 +47,21 @@ def _free_name(path: str) -> str:
     return candidate
 
 
+def check_installable(hooks_dir: str, *, force: bool) -> None:
+    """Raises when :func:`install` would have to displace a foreign hook it cannot chain (the
+    chain slot is taken) and ``force`` is not given; lets ``init`` check before it writes."""
+    target = os.path.join(hooks_dir, HOOK)
+    existing = _read(target)
+    if force or existing is None or MARKER in existing:
+        return
+    chained = os.path.join(hooks_dir, CHAINED)
+    if os.path.lexists(chained):
+        raise FatalError(
+            f"{target} is not git-comfy's and {chained} already holds another hook; "
+            "merge them by hand, or rerun with --force to keep it as a backup"
+        )
+
+
 def install(hooks_dir: str, *, force: bool) -> str | None:
     """Installs or updates our hook; returns a line for the user when something changed."""
     target = os.path.join(hooks_dir, HOOK)
@@ -59,18 +74,14 @@ def install(hooks_dir: str, *, force: bool) -> str | None:
             return None
         note = f"updated the pre-commit hook in {hooks_dir}"
     elif existing is not None:
+        check_installable(hooks_dir, force=force)
         if not os.path.lexists(chained):
             os.rename(target, chained)
             note = f"installed the pre-commit hook; the one already there runs first, as {chained}"
-        elif force:
+        else:
             backup = _free_name(os.path.join(hooks_dir, BACKUP))
             os.rename(target, backup)
             note = f"installed the pre-commit hook; the foreign one that was there is in {backup}"
-        else:
-            raise FatalError(
-                f"{target} is not git-comfy's and {chained} already holds another hook; "
-                "merge them by hand, or rerun with --force to keep it as a backup"
-            )
     os.makedirs(hooks_dir, exist_ok=True)
     atomic.write(target, wanted.encode("utf-8"), mode=0o755)
     return note

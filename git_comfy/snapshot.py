@@ -16,6 +16,9 @@ from git_comfy.errors import FatalError
 
 _LEGACY_MARKER = b"_comfydock_metadata"
 _RETRY_DELAY = 0.25  # an older ComfyUI writes in place; a half-saved file may be complete soon
+# Set by `git comfy commit` for the git commit it runs: it has warned already, so the hook that
+# commit runs syncs again (a partial commit's index needs it) but does not repeat the warnings.
+WARNED_ENV = "GIT_COMFY_WARNED"
 
 
 def blob_id(data: bytes, object_id_length: int) -> str:
@@ -84,6 +87,7 @@ def sync(
     id_length = len(next(iter(staged_ids.values()), "0" * 40))
     to_stage: list[str] = []
     missing: list[str] = []
+    to_write: list[tuple[str, bytes]] = []  # written once every workflow has been checked
     for name in names:
         source = comfyui.workflow_path(comfyui_dir, name)
         saved = _read(source)
@@ -97,11 +101,14 @@ def sync(
             committable_id = blob_id(committable, id_length)
         target = environment.at(root, relative)
         if _read(target) != committable:
-            os.makedirs(os.path.dirname(target), exist_ok=True)
-            # derived from ComfyUI's file, so a power cut costs a re-copy, not data: no fsync
-            atomic.write(target, committable, durable=False)
+            to_write.append((target, committable))
         if staged_ids.get(relative) != committable_id:
             to_stage.append(relative)
+    # only now, so that a workflow found invalid above leaves .cec/ as it was
+    for target, committable in to_write:
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        # derived from ComfyUI's file, so a power cut costs a re-copy, not data: no fsync
+        atomic.write(target, committable, durable=False)
     for relative in environment.ENVIRONMENT_FILES:
         current = _read(environment.at(root, relative))
         if current is not None and staged_ids.get(relative) != blob_id(current, id_length):
@@ -118,19 +125,23 @@ def warn(message: str) -> None:
     sys.stderr.write(f"git comfy: warning: {message}\n")
 
 
-def update(root: str, git_dir: str, index_files: list[str | None]) -> list[str]:
+def update(
+    root: str, git_dir: str, index_files: list[str | None], *, warnings: bool = True
+) -> list[str]:
     """The whole job of the hook and of ``git comfy commit`` before it runs git: find the tracked
-    workflows and ComfyUI, sync, and warn about what is missing. Returns the staged paths."""
+    workflows and ComfyUI, sync, and warn about what is missing (unless ``warnings`` is false).
+    Returns the staged paths."""
     names = environment.read_tracked(root, git_dir)
     comfyui_dir = environment.comfyui_dir(root)
     folder = comfyui.workflows_dir(comfyui_dir)
     if names and not os.path.isdir(folder):
-        warn(
-            f"no ComfyUI workflows folder at {folder} (git config comfy.path); "
-            "the committed workflow copies stay as they are"
-        )
+        if warnings:
+            warn(
+                f"no ComfyUI workflows folder at {folder} (git config comfy.path); "
+                "the committed workflow copies stay as they are"
+            )
         names = []
     staged, missing = sync(root, comfyui_dir, names, index_files)
-    for name in missing:
+    for name in missing if warnings else ():
         warn(f"tracked workflow {name} is missing in ComfyUI; its committed copy stays")
     return staged

@@ -34,7 +34,8 @@ class Result:
 
 
 @pytest.fixture(autouse=True)
-def isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+def isolated_home(tmp_path_factory: pytest.TempPathFactory,
+                  monkeypatch: pytest.MonkeyPatch) -> Path:
     home = tmp_path_factory.mktemp("home")
     (home / ".gitconfig").write_text(
         "[user]\n\tname = Test User\n\temail = test@example.invalid\n"
@@ -151,3 +152,77 @@ def unwritable(path: Path) -> Iterator[None]:
             yield
         finally:
             path.chmod(mode)
+
+
+# Shared assertions (init/track/status tests): a bad input changes nothing and says one line.
+
+_DERIVED = frozenset({"git-comfy-tracked"})  # the tracked-names cache in the git dir
+
+
+def tree_digest(*roots: Path, skip: frozenset[str] = _DERIVED) -> dict[str, str]:
+    """Every file, symlink and folder under ``roots`` → its mode and content hash, for asserting
+    that a command changed nothing. Names in ``skip`` (derived caches) are left out."""
+    import hashlib
+
+    digest: dict[str, str] = {}
+    for number, root in enumerate(roots):
+        if not os.path.lexists(root):
+            digest[f"{number}:"] = "absent"
+            continue
+        for folder, dirs, files in os.walk(root):
+            dirs.sort()
+            for name in sorted(dirs + files):
+                if name in skip:
+                    continue
+                path = os.path.join(folder, name)
+                key = f"{number}:{os.path.relpath(path, root)}"
+                info = os.lstat(path)
+                if os.path.islink(path):
+                    digest[key] = f"link {os.readlink(path)}"
+                elif os.path.isdir(path):
+                    digest[key] = f"dir {info.st_mode:o}"
+                else:
+                    with open(path, "rb") as file:
+                        content = hashlib.sha256(file.read()).hexdigest()
+                    digest[key] = f"{info.st_mode:o} {content}"
+    return digest
+
+
+def assert_one_error(result: Result, *fragments: str) -> str:
+    """An expected failure: exit 1, nothing on stdout, one ``git comfy: error:`` line on stderr
+    holding every fragment, no traceback. Returns the message."""
+    assert result.code == 1, (result.code, result.out, result.err)
+    assert result.out == "", result.out
+    lines = result.err.splitlines()
+    assert len(lines) == 1, result.err
+    assert lines[0].startswith("git comfy: error: "), result.err
+    assert "Traceback" not in result.err
+    for fragment in fragments:
+        assert fragment in lines[0], (fragment, lines[0])
+    return lines[0].removeprefix("git comfy: error: ")
+
+
+# The hook and commit tests: a repository whose snapshot of ``lighthouse`` the hook committed.
+
+def head_bytes(repo: Path, path: str, rev: str = "HEAD") -> bytes:
+    """The exact bytes of ``path`` in ``rev`` (``:`` alone: the index), or an AssertionError."""
+    spec = f":{path}" if rev == ":" else f"{rev}:{path}"
+    done = subprocess.run(["git", "cat-file", "blob", spec], cwd=repo, capture_output=True)
+    if done.returncode != 0:
+        raise AssertionError(f"git cat-file blob {spec} failed: {done.stderr.decode()}")
+    return done.stdout
+
+
+def status_lines(repo: Path) -> list[str]:
+    """``git status --porcelain`` (untracked files included), one entry per line."""
+    return git("status", "--porcelain", "--untracked-files=all", cwd=repo).stdout.splitlines()
+
+
+@pytest.fixture
+def tracked_repo(env_repo: Path, comfy) -> Path:  # type: ignore[no-untyped-def]
+    """``env_repo`` tracking ``lighthouse``, committed with a plain ``git commit``: the hook
+    wrote and staged ``.cec/workflows/lighthouse.json``. The work tree is clean."""
+    assert comfy("track", "lighthouse", cwd=env_repo).code == 0
+    git("add", ".cec", cwd=env_repo)
+    git("commit", "-q", "-m", "track lighthouse", cwd=env_repo)
+    return env_repo

@@ -28,7 +28,9 @@ def test_unknown_command_is_a_usage_error(tmp_path: Path) -> None:
 def test_expected_failure_is_one_line_and_exit_1(tmp_path: Path) -> None:
     result = git_comfy("status", cwd=tmp_path)
     assert result.code == errors.EXIT_FAILURE
-    assert result.err == "git comfy: error: not a git repository; run git comfy init here to make one\n"
+    assert result.err == (
+        "git comfy: error: not a git repository; run git comfy init here to make one\n"
+    )
     assert "Traceback" not in result.err
 
 

@@ -15,19 +15,20 @@ def _chosen_comfyui(given: str | None, root_guess: str) -> str:
     return environment.comfyui_dir(root_guess)
 
 
-def _hooks_dir(root: str, git_dir: str, force: bool) -> str:
-    """Where git looks for hooks: core.hooksPath when set, else the common git dir's hooks/. A
-    hooks path outside this repository is shared with others; installing there needs --force."""
-    hooks = git.output(["rev-parse", "--path-format=absolute", "--git-path", "hooks"])
-    if git.config_get("core.hooksPath") is None:
-        return hooks
-    common = git.output(["rev-parse", "--path-format=absolute", "--git-common-dir"])
-    inside = any(
-        os.path.commonpath([os.path.realpath(hooks), os.path.realpath(base)])
-        == os.path.realpath(base)
-        for base in (root, common, git_dir)
-    )
-    if not inside and not force:
+def _hooks_dir(root: str, *, exists: bool, force: bool) -> str:
+    """Where git looks for hooks: core.hooksPath when set (relative values are relative to the
+    work tree), else the common git dir's hooks/. Works before the repository exists, so that
+    init can refuse before it writes. A hooks path outside the work tree is shared with other
+    repositories; installing there needs --force."""
+    configured = git.config_get("core.hooksPath", path=True)
+    if configured is None:
+        if not exists:
+            return os.path.join(root, ".git", "hooks")
+        return git.output(["-C", root, "rev-parse", "--path-format=absolute", "--git-path",
+                           "hooks"])
+    hooks = os.path.normpath(os.path.join(root, configured))
+    top = os.path.realpath(root)
+    if os.path.commonpath([os.path.realpath(hooks), top]) != top and not force:
         raise FatalError(
             f"core.hooksPath is {hooks}, outside this repository, so a hook there runs for "
             "every repository using it; rerun with --force to install it there anyway (it does "
@@ -42,7 +43,10 @@ def _ignore_comfyui(root: str, comfyui_dir: str) -> str | None:
     if relative == "." or relative.startswith(".."):
         return None
     relative = relative.replace(os.sep, "/")
-    code, _out, _err = git.run(["check-ignore", "-q", "--", relative + "/"], check=False)
+    # -C root: the path is relative to the top, also when init runs in a subfolder
+    code, _out, _err = git.run(
+        ["-C", root, "check-ignore", "-q", "--", relative + "/"], check=False
+    )
     if code == 0:
         return None
     path = os.path.join(root, ".gitignore")
@@ -66,36 +70,40 @@ def _write_if_missing(path: str, text: str) -> bool:
 
 def run(*, comfyui_path: str | None, force: bool, uninstall_hook: bool) -> int:
     if uninstall_hook:
-        root, git_dir = environment.locate_repository()
-        print(hookscript.uninstall(_hooks_dir(root, git_dir, force=True)))
+        root = environment.locate_repository()[0]
+        print(hookscript.uninstall(_hooks_dir(root, exists=True, force=True)))
         return 0
 
     # Everything that can fail is checked before anything is written.
     probed_root = _probe_root()
-    comfyui_dir = _chosen_comfyui(comfyui_path, probed_root or os.getcwd())
+    future_root = probed_root or os.getcwd()
+    comfyui_dir = _chosen_comfyui(comfyui_path, future_root)
     comfyui.check(comfyui_dir)
-    if probed_root is not None:
-        pyproject = environment.at(probed_root, environment.PYPROJECT)
-        if os.path.exists(pyproject):
-            environment.parse_pyproject(pyproject)
+    pyproject = environment.at(future_root, environment.PYPROJECT)
+    if os.path.exists(pyproject):
+        environment.parse_pyproject(pyproject)
+    hooks_dir = _hooks_dir(future_root, exists=probed_root is not None, force=force)
+    hookscript.check_installable(hooks_dir, force=force)
 
     notes = []
     if probed_root is None:
         git.run(["init", "--quiet"])
-    root, git_dir = environment.locate_repository()
+    root = environment.locate_repository()[0]
     if probed_root is None:
         notes.append(f"made a git repository in {root}")
-    hooks_dir = _hooks_dir(root, git_dir, force)
 
     cec = environment.at(root, environment.CEC)
-    if not os.path.isdir(cec):
+    made_cec = not os.path.isdir(cec)
+    if made_cec:
         notes.append(f"made the environment {cec}")
     try:
         os.makedirs(environment.at(root, environment.SNAPSHOTS), exist_ok=True)
     except OSError as error:
         raise FatalError(f"cannot create {cec}: {error.strerror}") from None
-    _write_if_missing(environment.at(root, environment.PYPROJECT), environment.INITIAL_PYPROJECT)
-    _write_if_missing(environment.at(root, environment.GITIGNORE), environment.INITIAL_GITIGNORE)
+    for relative, text in ((environment.PYPROJECT, environment.INITIAL_PYPROJECT),
+                           (environment.GITIGNORE, environment.INITIAL_GITIGNORE)):
+        if _write_if_missing(environment.at(root, relative), text) and not made_cec:
+            notes.append(f"made {relative}")
 
     recorded = git.config_get("comfy.path", path=True)
     if (comfyui_path is not None or recorded is None) and recorded != comfyui_dir:

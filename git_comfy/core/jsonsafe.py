@@ -67,7 +67,8 @@ def _finite_float(text: str) -> float:
 def nesting_depth(data: bytes) -> int:
     """The deepest bracket nesting outside strings, found without recursion."""
     skeleton = _ESCAPE.sub(b"", data).translate(None, _ALL_BUT_BRACKETS_AND_QUOTES)
-    brackets = _BARE_STRING.sub(b"", skeleton)
+    # a quote left over opens a string that never ends (a truncated file): nothing after it counts
+    brackets = _BARE_STRING.sub(b"", skeleton).partition(b'"')[0]
     return max(accumulate(map(_STEP.__getitem__, brackets)), default=0)
 
 
@@ -104,7 +105,8 @@ def loads(data: bytes) -> Any:
             parse_float=_finite_float,
         )
     except json.JSONDecodeError as error:
-        reason = "empty" if not text.strip() else error.msg
+        # some of json's messages end in " at" ("Unterminated string starting at")
+        reason = "empty" if not text.strip() else error.msg.removesuffix(" at")
         raise JSONError(f"{reason} at line {error.lineno} column {error.colno}") from None
     except RecursionError:  # a depth the pre-scan missed (e.g. inside a broken string)
         raise JSONError(f"nested more than {MAX_DEPTH} levels deep") from None
