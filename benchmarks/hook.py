@@ -1,10 +1,11 @@
 """What the pre-commit hook adds to ``git commit``: a table of medians, run by hand.
 
 For 1, 50 and 500 tracked workflows, each commit follows a save in ComfyUI of half of them
-(the seed changes) and an edit of one ordinary file. Columns: ``git commit`` with the hook,
-the same commit in a twin repository without it, the hook's cost (the difference), and that
-cost against a bare ``python -c pass``; the budget is 2.5x at 50 workflows. A "no change" row
-shows the cost when nothing in ComfyUI changed.
+(the seed changes) and an edit of one ordinary file. Columns: ``git commit -a`` with the hook;
+the same commit in a twin repository without the hook that holds the same workflow files,
+changed by hand (so git writes the same blobs there: what any tool must pay); the hook's cost
+(the difference); and that cost against a bare ``python -c pass`` (budget: 2.5x at 50
+workflows). A "0 changed" row is a commit where nothing in ComfyUI changed.
 
     python benchmarks/hook.py [--runs 15]
 """
@@ -68,7 +69,16 @@ class Setup:
         subprocess.run([*cli, "track", "--all"], cwd=self.hooked, check=True, capture_output=True)
         for repo in (self.hooked, self.plain):
             _git("commit", "-q", "-m", "start", cwd=repo)
+        self.by_hand = self.plain / "workflows"
+        self.by_hand.mkdir()
+        for index in range(count):
+            self._copy_by_hand(index)
+        _git("add", "workflows", cwd=self.plain)
         self.round = 0
+
+    def _copy_by_hand(self, index: int) -> None:
+        name = f"w{index:03}.json"
+        (self.by_hand / name).write_bytes((self.folder / name).read_bytes())
 
     def change(self, workflows: bool) -> None:
         """One round of user work: half the workflows saved with a new seed, one file edited."""
@@ -77,12 +87,12 @@ class Setup:
             for index in range(0, self.count, 2):
                 path = self.folder / f"w{index:03}.json"
                 path.write_text(_seeded(self.count * self.round + index), encoding="utf-8")
+                self._copy_by_hand(index)
         for repo in (self.hooked, self.plain):
             (repo / "notes.txt").write_text(f"{self.round}\n")
-            _git("add", "notes.txt", cwd=repo)
 
     def commit(self, repo: Path) -> float:
-        return _timed(["git", "commit", "-q", "-m", f"round {self.round}"], repo)
+        return _timed(["git", "commit", "-q", "-a", "-m", f"round {self.round}"], repo)
 
 
 def main() -> None:
@@ -95,7 +105,7 @@ def main() -> None:
     )
     print(f"python -c pass: {bare * 1000:.1f} ms (median of {options.runs * 2})")
     print(f"git {subprocess.run(['git', '--version'], capture_output=True, text=True).stdout}")
-    header = f"{'workflows':>9} {'changed':>8} {'with hook':>10} {'without':>8} {'hook cost':>10} "
+    header = f"{'workflows':>9} {'changed':>8} {'with hook':>10} {'by hand':>8} {'hook cost':>10} "
     print(header + f"{'x bare':>7}")
     for count in options.sizes:
         with tempfile.TemporaryDirectory(prefix="git-comfy-bench-") as base:

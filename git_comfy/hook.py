@@ -55,5 +55,14 @@ def main() -> int:
     return errors.guard(run)
 
 
+def main_and_exit() -> None:
+    """What the installed hook script runs: :func:`main`, then an exit that skips the
+    interpreter's teardown (a quarter of a bare start); nothing is left to flush but stdio."""
+    code = main()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
 if __name__ == "__main__":
     sys.exit(main())

@@ -24,7 +24,7 @@ def script(python: str | None) -> str:
     package_parent = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     bootstrap = (
         f"import sys;sys.path.insert(0,{package_parent!r});"
-        "from git_comfy.hook import main;sys.exit(main())"
+        "from git_comfy.hook import main_and_exit;main_and_exit()"
     )
     return render.render(
         "pre-commit.sh.j2", marker=MARKER, chained=CHAINED, python=python, bootstrap=bootstrap

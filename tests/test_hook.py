@@ -597,8 +597,10 @@ NEVER_ON_THE_HOOK_PATH = {"tomlkit", "jinja2", "dulwich", "argcomplete"}
 NOT_WHEN_NOTHING_CHANGED = NEVER_ON_THE_HOOK_PATH | {
     "dulwich.porcelain", "argparse", "subprocess", "json", "re", "typing", "tempfile",
 }
+# the hook leaves through os._exit (no teardown, so no atexit): report just before it
 _PRINT_MODULES_AT_EXIT = (
-    "import atexit,sys;atexit.register(lambda:print('MODULES',*sorted(sys.modules)));"
+    "import os,sys;_exit=os._exit;"
+    "os._exit=lambda code:(print('MODULES',*sorted(sys.modules),flush=True),_exit(code));"
 )
 
 
@@ -612,7 +614,7 @@ def _run_installed_hook_module(repo: Path) -> tuple[int, set[str], str]:
                 if line.strip().startswith('exec "$python"')]
     assert runner[:5] == ["exec", "$python", "-I", "-S", "-c"]
     bootstrap = runner[5]
-    assert bootstrap.endswith("from git_comfy.hook import main;sys.exit(main())")
+    assert bootstrap.endswith("from git_comfy.hook import main_and_exit;main_and_exit()")
     env = {key: value for key, value in os.environ.items() if key != "GIT_INDEX_FILE"}
     done = subprocess.run([python, "-I", "-S", "-c", _PRINT_MODULES_AT_EXIT + bootstrap],
                           cwd=repo, env=env, capture_output=True, text=True)
