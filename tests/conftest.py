@@ -9,7 +9,7 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,6 +31,11 @@ class Result:
     code: int
     out: str
     err: str
+
+
+Comfy = Callable[..., Result]  # the in-process CLI fixture below
+LIGHTHOUSE = ".cec/workflows/lighthouse.json"  # the committed copies of the demo workflows
+SAILOR = ".cec/workflows/portraits/sailor.json"
 
 
 @pytest.fixture(autouse=True)

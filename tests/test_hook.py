@@ -19,7 +19,9 @@ from pathlib import Path
 
 import pytest
 from conftest import (
-    Result,
+    LIGHTHOUSE,
+    SAILOR,
+    Comfy,
     edit_seed,
     git,
     git_comfy,
@@ -30,9 +32,6 @@ from conftest import (
 
 from git_comfy import hookscript
 
-Comfy = Callable[..., Result]
-LIGHTHOUSE = ".cec/workflows/lighthouse.json"
-SAILOR = ".cec/workflows/portraits/sailor.json"
 CHECKOUT = Path(__file__).resolve().parent.parent
 GENERIC_HOOK = CHECKOUT / "hooks" / "pre-commit"
 

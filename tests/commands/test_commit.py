@@ -4,12 +4,13 @@ at git's own output run the real program."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from conftest import (
-    Result,
+    LIGHTHOUSE,
+    SAILOR,
+    Comfy,
     edit_seed,
     git,
     git_comfy,
@@ -17,10 +18,6 @@ from conftest import (
     status_lines,
     workflow_file,
 )
-
-Comfy = Callable[..., Result]
-LIGHTHOUSE = ".cec/workflows/lighthouse.json"
-SAILOR = ".cec/workflows/portraits/sailor.json"
 
 
 def head(repo: Path, rev: str = "HEAD") -> str:

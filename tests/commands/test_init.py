@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from conftest import (
-    Result,
+    Comfy,
     assert_one_error,
     git,
     git_comfy,
@@ -21,8 +20,6 @@ from conftest import (
 
 from git_comfy import environment, hookscript
 from git_comfy.commands import demo
-
-Comfy = Callable[..., Result]
 
 FOREIGN_HOOK = b"#!/bin/sh\n# the team's own checks\necho foreign-hook-ran >> \"$FOREIGN_LOG\"\n"
 

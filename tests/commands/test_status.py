@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import json
 import shutil
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 from conftest import (
-    Result,
+    Comfy,
     assert_one_error,
     edit_seed,
     git,
@@ -22,8 +21,6 @@ from conftest import (
 )
 
 from git_comfy.commands import status
-
-Comfy = Callable[..., Result]
 
 HALF_SAVED = '{"last_node_id": 9, "nodes": [{"id": 1, "type": "KSam'
 

@@ -6,12 +6,12 @@ from __future__ import annotations
 import json
 import shutil
 import tomllib
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 from conftest import (
+    Comfy,
     Result,
     assert_one_error,
     git,
@@ -21,8 +21,6 @@ from conftest import (
     unwritable,
     workflow_file,
 )
-
-Comfy = Callable[..., Result]
 
 
 def _pyproject(repo: Path) -> Path:
