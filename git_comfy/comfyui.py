@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from git_comfy.core.project import SUFFIX
+from git_comfy.core.project import SUFFIX, unknown_name
 from git_comfy.errors import FatalError
 
 WORKFLOWS = os.path.join("user", "default", "workflows")
@@ -35,6 +35,14 @@ def check(comfyui: str) -> None:
             f"{comfyui} does not look like ComfyUI (no main.py, models/ or custom_nodes/); "
             "pass the folder ComfyUI runs from with --comfyui PATH"
         )
+
+
+def find_workflow(comfyui: str, name: str) -> str:
+    """The file of workflow ``name`` (canonical), or an error naming the closest ones."""
+    path = workflow_path(comfyui, name)
+    if os.path.isfile(path):
+        return path
+    raise unknown_name(name, list_workflows(comfyui), "in ComfyUI's workflows folder")
 
 
 def list_workflows(comfyui: str) -> list[str]:

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import difflib
 import os
 from typing import Any
 
@@ -32,10 +31,8 @@ def _pick(
     for name in names:
         canonical = project.canonical_name(name)
         if canonical not in candidates:
-            close = difflib.get_close_matches(canonical, candidates, n=3)
-            hint = f"; did you mean {', '.join(close)}?" if close else ""
             where = "in ComfyUI's workflows folder" if what == "track" else "among tracked ones"
-            raise FatalError(f"no workflow {canonical!r} {where}{hint}")
+            raise project.unknown_name(canonical, candidates, where)
         picked.append(canonical)
     return picked
 

@@ -37,6 +37,15 @@ def canonical_name(name: str) -> str:
     return canonical
 
 
+def unknown_name(name: str, known: list[str], where: str) -> FatalError:
+    """The error for a workflow name that is not among ``known``, with the closest ones."""
+    import difflib
+
+    close = difflib.get_close_matches(name, known, n=3)
+    hint = f"; did you mean {', '.join(close)}?" if close else ""
+    return FatalError(f"no workflow {name!r} {where}{hint}")
+
+
 def workflows_table(document: dict[str, Any]) -> dict[str, Any]:
     """``[tool.comfydock.workflows]``, or an empty dict when the file has none."""
     table = document.get("tool", {}).get("comfydock", {}).get("workflows", {})
