@@ -32,8 +32,16 @@ def _complete_tracked(prefix: str, **_: object) -> list[str]:
     return [name for name in track.tracked_names() if name.startswith(prefix)]
 
 
-def _add_json(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--json", action="store_true", help="print one JSON object instead of text")
+def _complete_workflows(prefix: str, **_: object) -> list[str]:
+    from git_comfy.commands import track
+
+    names = sorted(set(track.untracked_names()) | set(track.tracked_names()))
+    return [name for name in names if name.startswith(prefix)]
+
+
+def _add_json(parser: argparse.ArgumentParser,
+              text: str = "print one JSON object instead of text") -> None:
+    parser.add_argument("--json", action="store_true", help=text)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -137,6 +145,84 @@ def build_parser() -> argparse.ArgumentParser:
     completion.add_argument("shell", choices=["bash", "zsh"],
                             help="the shell to print the script for")
 
+    analyze = commands.add_parser(
+        "analyze",
+        help="show the models a workflow needs and where they are",
+        description=(
+            "The export-time analysis without a bundle: every model the workflow references "
+            "(loaders, properties.models, embeddings in prompts, custom nodes), resolved against "
+            "the model index: by hash, exact path in the node's folder, exact path, unique file "
+            "name. On a terminal an ambiguous or missing model is asked about; with --json, or "
+            "without a terminal, nothing is asked. Missing and ambiguous models are results: "
+            "the exit code is 0 whenever the workflow could be read. TARGET is a workflow name "
+            "in this environment's ComfyUI, or the path of any workflow file."
+        ),
+    )
+    target = analyze.add_argument("target", metavar="TARGET", help="workflow name or file")
+    target.completer = _complete_workflows  # type: ignore[attr-defined]
+    _add_json(analyze, "print one JSON object (format, models) instead of text")
+
+    models = commands.add_parser(
+        "models",
+        help="index the model files on this machine",
+        description=(
+            "Keep one index per user of every model file on this machine: the model folders of "
+            "the environment's ComfyUI (models/ and extra_model_paths.yaml) and the folders "
+            "added with add-dir, with a quick hash of each and, on demand, its SHA-256, so that "
+            "a workflow's models can be found by name or hash. The index lives in the user "
+            "cache folder (git config comfy.indexPath moves it)."
+        ),
+    )
+    verbs = models.add_subparsers(dest="models_command", metavar="<verb>", required=True)
+    scan = verbs.add_parser(
+        "scan",
+        help="bring the index up to date",
+        description=(
+            "Index new and changed model files and forget vanished ones. A file whose size, "
+            "modification time and inode did not change is not read again. Prints one line of "
+            "counts when something changed; a file that cannot be read is a warning."
+        ),
+    )
+    scan.add_argument("--full", action="store_true",
+                      help="also compute the SHA-256 of every file that has none yet "
+                      "(cached until the file changes)")
+    scan.add_argument("--rebuild", action="store_true",
+                      help="start the index afresh (a damaged one too), keeping the added folders")
+    listing = verbs.add_parser(
+        "list",
+        help="print every indexed model",
+        description="Print every model in the index: folder, path in it, size, SHA-256 prefix "
+        "(when computed) and where the file is.",
+    )
+    _add_json(listing, "print one JSON array of models instead of text")
+    find = verbs.add_parser(
+        "find",
+        help="look models up by name, folder or hash",
+        description=(
+            "Print the indexed models whose path or folder contains TEXT (ignoring case), or "
+            "whose quick hash or SHA-256 starts with it. Exits 1 when none matches (with --json: "
+            "prints [])."
+        ),
+    )
+    find.add_argument("text", metavar="TEXT", help="part of a name or folder, or a hash prefix")
+    _add_json(find, "print one JSON array of models instead of text")
+    add_dir = verbs.add_parser(
+        "add-dir",
+        help="index the models in another folder too",
+        description=(
+            "Add a folder to every scan. A folder whose subfolders are named like model folders "
+            "(checkpoints, loras, A1111's Stable-diffusion, ...) adds each of them as that "
+            "folder; any other folder is indexed as models of unknown folder."
+        ),
+    )
+    add_dir.add_argument("path", metavar="DIR", help="the folder to add")
+    remove_dir = verbs.add_parser(
+        "remove-dir",
+        help="stop indexing an added folder",
+        description="Forget a folder added with add-dir, and its models in the index.",
+    )
+    remove_dir.add_argument("path", metavar="DIR", help="the folder to forget")
+
     demo = commands.add_parser(
         "demo",
         help="walk through git-comfy on built-in sample data",
@@ -183,6 +269,25 @@ def _dispatch(args: argparse.Namespace) -> int:
         from git_comfy.commands import completion
 
         return completion.run(shell=args.shell)
+    if command == "analyze":
+        from git_comfy.commands import analyze
+
+        return analyze.run(target=args.target, as_json=args.json)
+    if command == "models":
+        from git_comfy.commands import models
+
+        verb = args.models_command
+        if verb == "scan":
+            return models.scan(full=args.full, rebuild=args.rebuild)
+        if verb == "list":
+            return models.list_(as_json=args.json)
+        if verb == "find":
+            return models.find(text=args.text, as_json=args.json)
+        if verb == "add-dir":
+            return models.add_dir(path=args.path)
+        if verb == "remove-dir":
+            return models.remove_dir(path=args.path)
+        raise AssertionError(f"no dispatch for models {verb}")
     if command == "demo":
         from git_comfy.commands import demo
 

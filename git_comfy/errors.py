@@ -22,15 +22,22 @@ class FatalError(Exception):
         self.exit_code = exit_code
 
 
-def log_path() -> str:
-    """Where tracebacks of unexpected errors go: the user cache dir."""
+def cache_dir() -> str:
+    """git-comfy's folder in the user cache dir (the bug log, the model index)."""
     import os
 
     if os.name == "nt":
         base = os.environ.get("LOCALAPPDATA") or os.path.expanduser("~\\AppData\\Local")
     else:
         base = os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache")
-    return os.path.join(base, "git-comfy", "git-comfy.log")
+    return os.path.join(base, "git-comfy")
+
+
+def log_path() -> str:
+    """Where tracebacks of unexpected errors go: the user cache dir."""
+    import os
+
+    return os.path.join(cache_dir(), "git-comfy.log")
 
 
 def _log_bug(error: BaseException) -> str:

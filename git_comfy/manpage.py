@@ -197,16 +197,27 @@ def _subcommands(
                 yield name, helps.get(name, ""), subparser
 
 
-def commands(parser: argparse.ArgumentParser) -> list[Command]:
-    return [
-        Command(
-            name=escape(name),
-            usage=_usage(f"{cli.PROG} {name}", subparser),
+def _verb_slot(parser: argparse.ArgumentParser) -> str:
+    """`` <verb>`` for a command with subcommands of its own (``models scan``...), else ""."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            return " " + italic(str(action.metavar or action.dest))
+    return ""
+
+
+def commands(parser: argparse.ArgumentParser, prefix: str = "") -> list[Command]:
+    """Every command, and after a command with subcommands, each of them (``models scan``)."""
+    found = []
+    for name, summary, subparser in _subcommands(parser):
+        words = f"{prefix}{name}"
+        found.append(Command(
+            name=escape(words),
+            usage=_usage(f"{cli.PROG} {words}", subparser) + _verb_slot(subparser),
             description=prose(subparser.description or summary),
             items=[_item(action, subparser.prog) for action in _arguments(subparser)],
-        )
-        for name, summary, subparser in _subcommands(parser)
-    ]
+        ))
+        found += commands(subparser, f"{words} ")
+    return found
 
 
 # -- the parts that are not in argparse -----------------------------------------------------------

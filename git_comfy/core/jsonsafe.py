@@ -21,15 +21,18 @@ MAX_DEPTH = 256
 MAX_INT_DIGITS = 20  # ComfyUI seeds reach 2**64 - 1, twenty digits
 
 _UTF8_BOM = b"\xef\xbb\xbf"
-# The depth pre-scan works on bytes with C-speed passes: drop escapes, keep only brackets and
-# quotes, drop the (now bracket-free) strings, then sum the steps.
-_ESCAPE = re.compile(rb"\\.", re.DOTALL)
-_ALL_BUT_BRACKETS_AND_QUOTES = bytes(b for b in range(256) if b not in b'[]{}"')
-_BARE_STRING = re.compile(rb'"[^"]*"')
-_STEP = {ord("["): 1, ord("{"): 1, ord("]"): -1, ord("}"): -1}
+# The pre-scan works on bytes with C-speed passes only. It drops the escapes that matter (\\ and
+# \"), keeps brackets (folded to [ and ]), quotes and colons, drops the strings, and is left with
+# the skeleton of the document: the brackets give the depth, the colons the number of key/value
+# pairs (which the parse compares to what it kept, to find duplicate keys without a Python hook
+# per object).
+_QUOTE_ESCAPE = re.compile(rb'\\[\\"]')
+_FOLD_BRACES = bytes.maketrans(b"{}", b"[]")
+_ALL_BUT_SKELETON = bytes(b for b in range(256) if b not in b'[]{}":')
+_STEP = {ord("["): 1, ord("]"): -1}
 _DIGITS_AS_ZERO = bytes(48 if 48 <= b <= 57 else 32 for b in range(256))
 _TOO_MANY_DIGITS = b"0" * (MAX_INT_DIGITS + 1)
-_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 
 
 class JSONError(ValueError):
@@ -64,12 +67,44 @@ def _finite_float(text: str) -> float:
     return value
 
 
+def _skeleton(data: bytes) -> bytes:
+    """The brackets (as [ and ]) and colons of ``data`` that are outside strings."""
+    skeleton = _QUOTE_ESCAPE.sub(b"", data).translate(_FOLD_BRACES, _ALL_BUT_SKELETON)
+    # Quotes now alternate open/close, and most strings are an empty "" that one C pass drops
+    # (dropping two adjacent quotes never moves a bracket in or out of a string). Then the
+    # pieces between the remaining quotes alternate outside/inside; a quote left over opens a
+    # string that never ends (a truncated file): nothing after it counts.
+    skeleton = skeleton.replace(b'""', b"")
+    if b'"' in skeleton:
+        skeleton = b"".join(skeleton.split(b'"')[::2])
+    return skeleton
+
+
+def _depth(brackets: bytes) -> int:
+    return max(accumulate(map(_STEP.__getitem__, brackets)), default=0)
+
+
+def _shallow(brackets: bytes, limit: int) -> bool:
+    """True when balanced ``brackets`` nest at most ``limit`` deep. Each pass drops every
+    innermost pair, which lowers a balanced sequence's depth by exactly one; real workflows
+    need a dozen passes over a shrinking string instead of a Python step per bracket (they read
+    it less than twice over in all). False means "count exactly": deeper, unbalanced, or a
+    shape that would make the passes read it more than four times over (a hostile file)."""
+    budget = 4 * len(brackets)
+    for _ in range(limit):
+        if not brackets:
+            return True
+        budget -= len(brackets)
+        peeled = brackets.replace(b"[]", b"")
+        if len(peeled) == len(brackets) or budget < 0:
+            return False
+        brackets = peeled
+    return not brackets
+
+
 def nesting_depth(data: bytes) -> int:
     """The deepest bracket nesting outside strings, found without recursion."""
-    skeleton = _ESCAPE.sub(b"", data).translate(None, _ALL_BUT_BRACKETS_AND_QUOTES)
-    # a quote left over opens a string that never ends (a truncated file): nothing after it counts
-    brackets = _BARE_STRING.sub(b"", skeleton).partition(b'"')[0]
-    return max(accumulate(map(_STEP.__getitem__, brackets)), default=0)
+    return _depth(_skeleton(data).replace(b":", b""))
 
 
 def decode(data: bytes) -> str:
@@ -89,28 +124,52 @@ def decode(data: bytes) -> str:
 def loads(data: bytes) -> Any:
     """Parses untrusted JSON bytes, or raises :class:`JSONError`."""
     text = decode(data)
-    depth = nesting_depth(data)
-    if depth > MAX_DEPTH:
-        raise JSONError(f"nested {depth} levels deep (at most {MAX_DEPTH})")
+    skeleton = _skeleton(data)
+    pairs = skeleton.count(b":")
+    brackets = skeleton.replace(b":", b"") if pairs else skeleton
+    if not _shallow(brackets, MAX_DEPTH):
+        depth = _depth(brackets)
+        if depth > MAX_DEPTH:
+            raise JSONError(f"nested {depth} levels deep (at most {MAX_DEPTH})")
     # A Python hook per integer costs a third of the parse; only pay for it when a run of digits
     # (maybe inside a string) is long enough to matter.
     long_digits = _TOO_MANY_DIGITS in data.translate(_DIGITS_AS_ZERO)
     parse_int = _bounded_int if long_digits else None
+    kept = 0
+
+    def count(obj: dict[str, Any]) -> dict[str, Any]:
+        # object_hook gets the dict json built (fast); object_pairs_hook would build it in
+        # Python. A duplicate key leaves fewer pairs kept than the skeleton has colons.
+        nonlocal kept
+        kept += len(obj)
+        return obj
+
     try:
-        value = json.loads(
-            text,
-            object_pairs_hook=_reject_duplicates,
-            parse_constant=_reject_constant,
-            parse_int=parse_int,
-            parse_float=_finite_float,
-        )
+        try:
+            value = json.loads(
+                text,
+                object_hook=count,
+                parse_constant=_reject_constant,
+                parse_int=parse_int,
+                parse_float=_finite_float,
+            )
+        except (JSONError, json.JSONDecodeError):
+            kept = -1  # again with the check per object: report the first problem, as it was
+        if kept != pairs:  # a duplicate key (or an error): parse again, checking each object
+            value = json.loads(
+                text,
+                object_pairs_hook=_reject_duplicates,
+                parse_constant=_reject_constant,
+                parse_int=parse_int,
+                parse_float=_finite_float,
+            )
     except json.JSONDecodeError as error:
         # some of json's messages end in " at" ("Unterminated string starting at")
         reason = "empty" if not text.strip() else error.msg.removesuffix(" at")
         raise JSONError(f"{reason} at line {error.lineno} column {error.colno}") from None
     except RecursionError:  # a depth the pre-scan missed (e.g. inside a broken string)
         raise JSONError(f"nested more than {MAX_DEPTH} levels deep") from None
-    if _SURROGATE_ESCAPE.search(text):
+    if _SURROGATE_ESCAPE.search(data):
         try:
             json.dumps(value, ensure_ascii=False).encode("utf-8")
         except UnicodeEncodeError:
