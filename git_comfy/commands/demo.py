@@ -123,6 +123,8 @@ def run(*, directory: str | None) -> int:
         walk.say("No git identity is configured here, so the demo sets one for its repository")
         walk.step("config", "user.name", "git-comfy demo")
         walk.step("config", "user.email", "demo@git-comfy.invalid")
+    walk.say("The demo keeps its model index in its own folder, not in your user cache")
+    walk.step("config", "comfy.indexPath", os.path.join(base, "model-index.sqlite3"))
     walk.say("ComfyUI holds workflows; none is tracked yet")
     walk.step("comfy", "status")
     walk.say("Track two of them (that only registers them in .cec/pyproject.toml)")
@@ -139,5 +141,7 @@ def run(*, directory: str | None) -> int:
     walk.step("commit", "-q", "-m", "Stormy sea, seed 42")
     walk.step("log", "--stat", "--format=%h %s", "-1")
     walk.step("comfy", "status")
+    walk.say("Which models does a workflow use, and where are they on this machine?")
+    walk.step("comfy", "analyze", "portraits/sailor")
     print(f"\nDone. Look around: cd {shlex.quote(studio)} && git log -p")
     return 0

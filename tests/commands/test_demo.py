@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 from conftest import git, git_comfy
@@ -23,6 +24,9 @@ def test_demo_walks_through_and_leaves_a_clean_environment(tmp_path: Path) -> No
     seeds = [n["widgets_values"][0] for n in committed["nodes"] if n["type"] == "KSampler"]
     assert seeds == [42]
     assert git("status", "--porcelain", cwd=studio).stdout == ""
+    assert "resolved  checkpoints/sd15/dreamshaper_8.safetensors" in result.out
+    assert (tmp_path / "d" / "model-index.sqlite3").is_file()  # not the user's own index
+    assert not (Path(os.environ["XDG_CACHE_HOME"]) / "git-comfy" / "models.sqlite3").exists()
     status = git_comfy("status", "--json", cwd=studio)
     states = {w["name"]: w["state"] for w in json.loads(status.out)["workflows"]}
     assert states == {"lighthouse": "unchanged", "portraits/sailor": "unchanged"}
