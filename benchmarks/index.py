@@ -31,8 +31,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from git_comfy import index as index_module
-from git_comfy import modelroots
+from git_comfy import modelfiles, modelroots
 from git_comfy.index import ModelIndex
 
 FILES = 2000
@@ -150,7 +149,7 @@ def sha256_rates(path: Path, runs: int) -> tuple[float, float, str]:
                              capture_output=True, text=True, check=True).stdout
         theirs.append(time.perf_counter() - start)
         start = time.perf_counter()
-        result = index_module._read(str(path), full=True)
+        result = modelfiles.read(str(path), full=True)
         ours.append(time.perf_counter() - start)
         digest = out.split()[0]
         assert result.sha256 == digest, (result.sha256, digest)

@@ -16,42 +16,26 @@ write, short transactions, and no hashing inside one: two scans at once both suc
 from __future__ import annotations
 
 import contextlib
-import errno
-import hashlib
-import io
 import os
 import sqlite3
-import stat
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import xxhash
-
-from git_comfy import errors, ui
+from git_comfy import errors, modelfiles, ui
 from git_comfy.errors import FatalError
-from git_comfy.modelroots import MODEL_EXTENSIONS, Root
+from git_comfy.modelfiles import Skipped
+from git_comfy.modelroots import Root
 
 SCHEMA_VERSION = 1  # PRAGMA user_version; bump with the schema (the index is derived data)
 FILE_NAME = "models.sqlite3"
 CONFIG_KEY = "comfy.indexPath"
 REBUILD = "git comfy models scan --rebuild"
 
-QUICK_CHUNK = 64 * 1024  # quick hash: size + 64 KiB at the start, middle and end
-READ_BUFFER = 1 << 20  # full hash: 1 MiB reads (benchmarks/index.py: as fast as openssl)
-ATTEMPTS = 3  # reads of a file that keeps changing before it is reported instead
 CHECK_EVERY = 64 << 20  # bytes hashed between checks that the file is still the same
-# A file modified within this window before it was read may change again within the same
-# timestamp tick without its stat changing (git's "racy" files); FAT has 2 s ticks, network
-# file systems can be coarse too.
-# Its quick hash is stored but re-read next scan, and its SHA-256 is not cached.
-RACY_NS = 2_000_000_000
 BATCH = 500  # rows per write transaction: short transactions, and progress survives Ctrl-C
 BUSY_TIMEOUT = 10  # seconds SQLite waits for another writer
-_SPECIAL_TREES = ("/dev", "/proc", "/sys")  # a link into them is never a model
-_OPEN_FLAGS = (os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
-               | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0))
 
 _COLUMNS = "path, root, folder, relpath, size, mtime_ns, quick_hash, sha256"
 _SCHEMA = (
@@ -87,7 +71,6 @@ _UPSERT = """
         quick_hash = excluded.quick_hash, sha256 = excluded.sha256, settled = excluded.settled
 """
 
-Identity = tuple[int, int, int, int]  # size, mtime_ns, inode, dev (the last two as signed 64)
 
 
 @dataclass(frozen=True)
@@ -100,14 +83,6 @@ class IndexedModel:
     mtime_ns: int
     quick_hash: str
     sha256: str | None
-
-
-@dataclass(frozen=True)
-class Skipped:
-    """A file or folder that looked like it held models but could not be indexed, and why."""
-
-    path: str
-    reason: str
 
 
 @dataclass
@@ -142,286 +117,6 @@ def configured_path() -> str:
         top = out.decode("utf-8", "surrogateescape").strip() if code == 0 else ""
         value = os.path.join(top or os.getcwd(), value)
     return os.path.normpath(value)
-
-
-# -- reading files ------------------------------------------------------------------------------
-
-
-class _Unreadable(Exception):
-    """The file cannot be hashed now; the message says why."""
-
-
-class _Vanished(Exception):
-    """The file was removed between the walk and the read: simply not there."""
-
-
-def _identity(info: os.stat_result) -> Identity:
-    inode, dev = info.st_ino, info.st_dev
-    if inode >= _TOP_BIT or dev >= _TOP_BIT:  # (inline: rescans call this for every file)
-        inode, dev = _signed(inode), _signed(dev)
-    return (info.st_size, info.st_mtime_ns, inode, dev)
-
-
-_TOP_BIT = 1 << 63
-
-
-def _signed(number: int) -> int:
-    """A 64-bit inode or device number as SQLite's signed INTEGER (overlayfs sets the top bit)."""
-    return number - (1 << 64) if number >= 1 << 63 else number
-
-
-def _pread(fd: int, size: int, offset: int) -> bytes:
-    chunks = []
-    while size > 0:
-        if hasattr(os, "pread"):
-            chunk = os.pread(fd, size, offset)
-        else:  # Windows
-            os.lseek(fd, offset, os.SEEK_SET)
-            chunk = os.read(fd, size)
-        if not chunk:  # the file shrank: the stat after reading tells
-            break
-        chunks.append(chunk)
-        size -= len(chunk)
-        offset += len(chunk)
-    return b"".join(chunks)
-
-
-def quick_hash_fd(fd: int, size: int) -> str:
-    """xxh3-128 of the size and three 64 KiB chunks (start, middle, end), or of the whole file
-    when it is at most 192 KiB: the same time for a 1 MB file and a 20 GB one. It tells files
-    apart (with the size), it does not prove content: that is the SHA-256's job."""
-    digest = xxhash.xxh3_128()
-    digest.update(size.to_bytes(8, "little"))
-    if size <= 3 * QUICK_CHUNK:
-        digest.update(_pread(fd, size, 0))
-    else:
-        for offset in (0, size // 2 - QUICK_CHUNK // 2, size - QUICK_CHUNK):
-            digest.update(_pread(fd, QUICK_CHUNK, offset))
-    return digest.hexdigest()
-
-
-class _Changed(Exception):
-    """The file changed while it was read: read it again."""
-
-
-def _sha256_fd(fd: int, identity: Identity, bar: ui.Progress | None) -> str:
-    """SHA-256 of the whole file, read in 1 MiB blocks. Every CHECK_EVERY bytes an fstat
-    compares the file with ``identity``: a file still being written (a download) is given up
-    at once instead of after reading all of it."""
-    digest = hashlib.sha256()
-    buffer = bytearray(READ_BUFFER)
-    view = memoryview(buffer)
-    if hasattr(os, "posix_fadvise"):
-        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_SEQUENTIAL)  # larger readahead on cold files
-    os.lseek(fd, 0, os.SEEK_SET)
-    reader = io.FileIO(fd, closefd=False)  # readinto: no new bytes object per block
-    unchecked = 0
-    while count := reader.readinto(buffer):
-        digest.update(view[:count])  # hashlib releases the GIL for big updates
-        if bar is not None:
-            bar.advance(count)
-        unchecked += count
-        if unchecked >= CHECK_EVERY:
-            unchecked = 0
-            if _identity(os.fstat(fd)) != identity:
-                raise _Changed()
-    return digest.hexdigest()
-
-
-@dataclass(frozen=True)
-class _Read:
-    identity: Identity
-    quick_hash: str
-    sha256: str | None
-    settled: bool
-
-
-def _read(path: str, *, full: bool, bar: ui.Progress | None = None) -> _Read:
-    """The hashes of ``path`` and the identity they belong to. The fd is opened O_NONBLOCK and
-    fstat-checked, so a FIFO or device put in place of the file cannot block; the identity must
-    be the same before reading, after it (fstat) and for the name afterwards (stat), else the
-    file is read again, up to ATTEMPTS times."""
-    for _attempt in range(ATTEMPTS):
-        started = time.time_ns()
-        try:
-            fd = os.open(path, _OPEN_FLAGS)
-        except FileNotFoundError:
-            raise _Vanished() from None
-        except OSError as error:
-            raise _Unreadable(error.strerror or str(error)) from None
-        try:
-            before = os.fstat(fd)
-            if not stat.S_ISREG(before.st_mode):
-                raise _Unreadable("not a regular file (a FIFO, socket or device)")
-            quick = quick_hash_fd(fd, before.st_size)
-            sha256 = _sha256_fd(fd, _identity(before), bar) if full else None
-            after = os.fstat(fd)
-        except _Changed:
-            continue
-        except OSError as error:
-            raise _Unreadable(error.strerror or str(error)) from None
-        finally:
-            os.close(fd)
-        try:
-            now = os.stat(path)
-        except FileNotFoundError:
-            raise _Vanished() from None
-        except OSError as error:
-            raise _Unreadable(error.strerror or str(error)) from None
-        identity = _identity(before)
-        if identity == _identity(after) == _identity(now):
-            settled = started - before.st_mtime_ns > RACY_NS
-            return _Read(identity, quick, sha256, settled)
-    raise _Unreadable(f"it kept changing while it was read ({ATTEMPTS} tries); "
-                      "scan again when it is complete")
-
-
-# -- walking roots ------------------------------------------------------------------------------
-
-
-_special_devices: frozenset[int] | None = None
-
-
-def _special(info: os.stat_result) -> bool:
-    """Whether ``info`` is of a file or folder on the file systems of /dev, /proc or /sys:
-    compared by device, so it takes no system call per file, and a bind mount or a chain of
-    links ends in the same place. (Where one of them is not a mount of its own, on the root
-    file system, it is not counted: the regular-file check still keeps devices out.)"""
-    global _special_devices
-    if _special_devices is None:
-        devices = set()
-        for tree in _SPECIAL_TREES:
-            try:
-                devices.add(os.stat(tree).st_dev)
-            except OSError:
-                pass
-        try:
-            devices.discard(os.stat("/").st_dev)
-        except OSError:
-            pass
-        _special_devices = frozenset(devices)
-    return info.st_dev in _special_devices
-
-
-_NOT_UTF8 = "the name is not valid UTF-8; rename it"
-
-
-def _utf8(name: str) -> bool:
-    """SQLite and JSON need text: a name that is not valid UTF-8 cannot be stored."""
-    if name.isascii():
-        return True
-    try:
-        name.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
-def _walk(root: Root, other_roots: set[tuple[int, int]], other_paths: set[str],
-          report: ScanReport) -> dict[str, tuple[str, os.stat_result]] | None:
-    """relpath → (path, stat) of every model file under ``root``, or None when the root cannot
-    be read at all. Iterative (no recursion limit); hidden files and folders (``.git``, partial
-    downloads) are skipped; symlinks are followed to regular files and folders, but not into
-    /dev, /proc or /sys, and a folder reached twice (a symlink loop) is walked once. Subfolders
-    that are roots of their own are left to them. Only names with a model extension count: in
-    every root, including unknown folders, whose neighbours are previews, notes and configs."""
-    skipped = report.skipped
-    try:
-        info = os.stat(root.path)
-    except OSError as error:
-        skipped.append(Skipped(root.path, error.strerror or str(error)))
-        return None
-    if not stat.S_ISDIR(info.st_mode):
-        skipped.append(Skipped(root.path, "not a folder"))
-        return None
-    if _special(info):
-        skipped.append(Skipped(root.path, "a link into /dev, /proc or /sys"))
-        return None
-    # folders by (device, inode). A real subfolder is keyed with its parent's device and the
-    # inode scandir already knows (no stat: only symlinks can make loops)
-    visited = {(info.st_dev, info.st_ino)}
-    found: dict[str, tuple[str, os.stat_result]] = {}
-    stack = [(root.path, "", info.st_dev)]
-    extensions = MODEL_EXTENSIONS
-    while stack:
-        directory, prefix, device = stack.pop()
-        try:
-            entries = os.scandir(directory)
-        except OSError as error:
-            skipped.append(Skipped(directory, error.strerror or str(error)))
-            continue
-        with entries:
-            for entry in entries:
-                # The hot loop of every scan (a rescan is little more than this walk). d_type
-                # answers is_file/is_dir without a system call: a model file costs one lstat,
-                # a folder or any other file none. Symlinks and oddities take the slow path.
-                name = entry.name
-                if name[0] == ".":
-                    continue
-                dot = name.rfind(".")
-                model = dot > 0 and name[dot:].lower() in extensions
-                try:
-                    if model and entry.is_file(follow_symlinks=False):
-                        if name.isascii() or _utf8(name):
-                            found[prefix + name] = (entry.path, entry.stat(follow_symlinks=False))
-                        else:
-                            skipped.append(Skipped(entry.path, _NOT_UTF8))
-                        continue
-                    if entry.is_dir(follow_symlinks=False):
-                        key = (device, entry.inode())
-                        target_device = device
-                    elif entry.is_symlink():
-                        linked = _link(entry.path, model, skipped)
-                        if linked is None:
-                            continue
-                        if not stat.S_ISDIR(linked.st_mode):
-                            if name.isascii() or _utf8(name):
-                                found[prefix + name] = (entry.path, linked)
-                            else:
-                                skipped.append(Skipped(entry.path, _NOT_UTF8))
-                            continue
-                        key = (linked.st_dev, linked.st_ino)
-                        target_device = linked.st_dev
-                    elif model:  # FIFO, socket, device: never opened
-                        skipped.append(Skipped(entry.path,
-                                               "not a regular file (a FIFO, socket or device)"))
-                        continue
-                    else:
-                        continue
-                except OSError as error:  # gone meanwhile, or no permission
-                    if model:
-                        skipped.append(Skipped(entry.path, error.strerror or str(error)))
-                    continue
-                if key in visited or key in other_roots or entry.path in other_paths:
-                    continue
-                if not (name.isascii() or _utf8(name)):
-                    skipped.append(Skipped(entry.path, _NOT_UTF8))
-                    continue
-                visited.add(key)
-                stack.append((entry.path, f"{prefix}{name}/", target_device))
-    return found
-
-
-def _link(path: str, model: bool, skipped: list[Skipped]) -> os.stat_result | None:
-    """What a symlink leads to, when that is worth walking (a folder) or indexing (a model
-    file); None, with a reason when it looked like a model, otherwise."""
-    try:
-        target = os.stat(path)
-    except OSError as error:
-        if model:
-            reason = ("a symlink loop" if error.errno == errno.ELOOP else
-                      f"a broken symlink ({error.strerror or error})")
-            skipped.append(Skipped(path, reason))
-        return None
-    if not (stat.S_ISDIR(target.st_mode) or model):
-        return None
-    if _special(target):
-        skipped.append(Skipped(path, "a link into /dev, /proc or /sys"))
-        return None
-    if not (stat.S_ISDIR(target.st_mode) or stat.S_ISREG(target.st_mode)):
-        skipped.append(Skipped(path, "a link to something that is not a regular file"))
-        return None
-    return target
 
 
 # -- the database -------------------------------------------------------------------------------
@@ -633,7 +328,7 @@ class ModelIndex:
                 self.connection.executemany(_UPSERT, rows)
             rows.clear()
 
-    def _known(self, identity: Identity) -> tuple[str, str | None] | None:
+    def _known(self, identity: modelfiles.Identity) -> tuple[str, str | None] | None:
         """The hashes of a file with this identity indexed elsewhere (a hard link, a symlink
         from another install, a file moved or renamed): no need to read it again."""
         size, mtime_ns, inode, dev = identity
@@ -659,7 +354,7 @@ class ModelIndex:
         work: list[tuple[Root, dict[str, tuple[str, os.stat_result]], dict[str, Any]]] = []
         for root in roots:
             others = {key for path, key in root_ids.items() if path != root.path}
-            found = _walk(root, others, set(root_ids) - {root.path}, report)
+            found = modelfiles.walk(root, others, set(root_ids) - {root.path}, report.skipped)
             if found is None:
                 continue
             # only what deciding "unchanged" needs: a rescan reads every row
@@ -676,7 +371,7 @@ class ModelIndex:
         for root, found, existing in work:
             for relpath, (path, info) in found.items():
                 row = existing.get(relpath)
-                if row is not None and tuple(row[1:5]) == _identity(info) and row[5]:
+                if row is not None and tuple(row[1:5]) == modelfiles.file_identity(info) and row[5]:
                     report.unchanged += 1
                 else:
                     to_read.append((root, relpath, path, info, row))
@@ -685,7 +380,7 @@ class ModelIndex:
         # hashes by file identity: one file behind two names is read once, and so is a file
         # indexed elsewhere already (a hard link, another install's symlink, a move). Many
         # files to read (a first scan) look them all up at once; a few, one by one.
-        known_ids: dict[Identity, tuple[str, str | None]] = {}
+        known_ids: dict[modelfiles.Identity, tuple[str, str | None]] = {}
         bulk = bool(to_read) and len(to_read) * 8 >= self.count()
         if bulk:
             known_ids = {
@@ -697,22 +392,22 @@ class ModelIndex:
         with ui.Progress(len(to_read), "indexing models") as bar:
             for root, relpath, path, info, row in to_read:
                 bar.advance()
-                known = known_ids.get(_identity(info))
+                known = known_ids.get(modelfiles.file_identity(info))
                 if known is None and not bulk:
-                    known = self._known(_identity(info))
+                    known = self._known(modelfiles.file_identity(info))
                 try:
                     if known is not None:
                         quick, sha256 = known
-                        identity, settled = _identity(info), True
+                        identity, settled = modelfiles.file_identity(info), True
                     else:
-                        result = _read(path, full=False)
+                        result = modelfiles.read(path, full=False)
                         report.read += 1
                         quick, sha256 = result.quick_hash, None
                         identity, settled = result.identity, result.settled
-                except _Vanished:
+                except modelfiles.Vanished:
                     dropped.add((root.path, root.folder, relpath))
                     continue
-                except _Unreadable as error:
+                except modelfiles.Unreadable as error:
                     # never keep hashes that can no longer be checked
                     report.skipped.append(Skipped(path, str(error)))
                     dropped.add((root.path, root.folder, relpath))
@@ -759,7 +454,7 @@ class ModelIndex:
     def _hash_all(self, roots: list[tuple[str, str]], report: ScanReport) -> None:
         """The SHA-256 of every file under ``roots`` that has none: each distinct file once
         (links and twins share the result), outside any transaction."""
-        by_identity: dict[Identity, list[tuple[int, str]]] = {}
+        by_identity: dict[modelfiles.Identity, list[tuple[int, str]]] = {}
         for root, folder in roots:
             for row_id, path, size, mtime_ns, inode, dev in self._query(
                 "SELECT id, path, size, mtime_ns, inode, dev FROM files "
@@ -771,16 +466,16 @@ class ModelIndex:
             for rows in by_identity.values():
                 row_id, path = rows[0]
                 try:
-                    result = _read(path, full=True, bar=bar)
-                except _Vanished:
+                    result = modelfiles.read(path, full=True, bar=bar)
+                except modelfiles.Vanished:
                     continue  # the next scan removes it
-                except _Unreadable as error:
+                except modelfiles.Unreadable as error:
                     report.skipped.append(Skipped(path, str(error)))
                     continue
                 report.hashed += 1
                 self._store(row_id, result)
 
-    def _store(self, row_id: int | None, result: _Read) -> None:
+    def _store(self, row_id: int | None, result: modelfiles.Read) -> None:
         """Records a full read on the row it was made for (identity and quick hash too: the
         file may have changed since the walk) and, when the file held still, its SHA-256 on
         every other row of the same file that has none."""
@@ -815,15 +510,16 @@ class ModelIndex:
         row_id = None
         if rows:
             row_id, size, mtime_ns, inode, dev, sha256, settled = rows[0]
-            if sha256 and settled and (size, mtime_ns, inode, dev) == _identity(info):
+            current = modelfiles.file_identity(info)
+            if sha256 and settled and (size, mtime_ns, inode, dev) == current:
                 return str(sha256)
         name = os.path.basename(model.path)
         try:
             with ui.Progress(info.st_size, f"hashing {name}", unit="B") as bar:
-                result = _read(model.path, full=True, bar=bar)
-        except _Vanished:
+                result = modelfiles.read(model.path, full=True, bar=bar)
+        except modelfiles.Vanished:
             raise FatalError(f"{model.path} was removed while it was hashed") from None
-        except _Unreadable as error:
+        except modelfiles.Unreadable as error:
             raise FatalError(f"cannot hash {model.path}: {error}") from None
         if row_id is not None:
             self._store(row_id, result)
