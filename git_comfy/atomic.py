@@ -41,11 +41,11 @@ def write(path: str, data: bytes, *, durable: bool = True, mode: int = 0o644) ->
             os.close(fd)
         os.replace(temp, path)
     except OSError as error:
-        try:
-            os.unlink(temp)
-        except OSError:
-            pass
+        _discard(temp)
         raise FatalError(f"cannot write {path}: {error.strerror or error}") from None
+    except BaseException:  # Ctrl-C: the target is untouched; leave no temporary file either
+        _discard(temp)
+        raise
     if durable and hasattr(os, "O_DIRECTORY"):
         dir_fd = os.open(os.path.dirname(path) or ".", os.O_RDONLY | os.O_DIRECTORY)
         try:
@@ -53,3 +53,9 @@ def write(path: str, data: bytes, *, durable: bool = True, mode: int = 0o644) ->
         finally:
             os.close(dir_fd)
 
+
+def _discard(temp: str) -> None:
+    try:
+        os.unlink(temp)
+    except OSError:
+        pass

@@ -8,9 +8,12 @@ page is generated from :func:`build_parser`.
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
+
+TYPE_CHECKING = False  # `git comfy log` must not pay for importing typing, or even argparse
+if TYPE_CHECKING:
+    import argparse
 
 PROG = "git comfy"
 DESCRIPTION = (
@@ -45,7 +48,9 @@ def _add_json(parser: argparse.ArgumentParser,
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from git_comfy import __version__
+    import argparse
+
+    from git_comfy import __version__, historycli
 
     parser = argparse.ArgumentParser(prog=PROG, description=DESCRIPTION)
     parser.add_argument("--version", action="version", version=f"git-comfy {__version__}",
@@ -125,6 +130,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commits.add_argument("git_args", nargs="*", metavar="GIT-COMMIT-ARG",
                          help="passed to git commit as given")
+    historycli.add_commands(commands, _complete_tracked)
 
     hook = commands.add_parser(
         "hook",
@@ -147,20 +153,31 @@ def build_parser() -> argparse.ArgumentParser:
 
     analyze = commands.add_parser(
         "analyze",
-        help="show the models a workflow needs and where they are",
+        help="show the models and custom nodes a workflow needs and where they are",
         description=(
             "The export-time analysis without a bundle: every model the workflow references "
             "(loaders, properties.models, embeddings in prompts, custom nodes), resolved against "
             "the model index: by hash, exact path in the node's folder, exact path, unique file "
-            "name. On a terminal an ambiguous or missing model is asked about; with --json, or "
-            "without a terminal, nothing is asked. Missing and ambiguous models are results: "
-            "the exit code is 0 whenever the workflow could be read. TARGET is a workflow name "
-            "in this environment's ComfyUI, or the path of any workflow file."
+            "name; and every custom node package it needs, with its version and where it comes "
+            "from, placed by the nodes' own cnr_id/aux_id, the packs installed in ComfyUI's "
+            "custom_nodes/ (read, never run), a running ComfyUI (--server), ComfyUI-Manager's "
+            "node map and the Comfy Registry (cached; without network the cache is used and "
+            "what nothing places is reported unknown). Built-in node types are not listed. On "
+            "a terminal an ambiguous or missing model, and a node type several packages "
+            "provide, is asked about; with --json, or without a terminal, nothing is asked. "
+            "Missing and ambiguous results are not errors: the exit code is 0 whenever the "
+            "workflow could be read. TARGET is a workflow name in this environment's ComfyUI, "
+            "or the path of any workflow file."
         ),
     )
     target = analyze.add_argument("target", metavar="TARGET", help="workflow name or file")
     target.completer = _complete_workflows  # type: ignore[attr-defined]
-    _add_json(analyze, "print one JSON object (format, models) instead of text")
+    _add_json(analyze, "print one JSON object (format, models, custom_nodes) instead of text")
+    analyze.add_argument("--server", metavar="URL",
+                         help="also ask a running ComfyUI (e.g. http://127.0.0.1:8188) which "
+                         "pack each node type comes from (its /object_info)")
+    analyze.add_argument("--offline", action="store_true",
+                         help="use no network: the node map and registry answers cached before")
 
     models = commands.add_parser(
         "models",
@@ -223,6 +240,52 @@ def build_parser() -> argparse.ArgumentParser:
     )
     remove_dir.add_argument("path", metavar="DIR", help="the folder to forget")
 
+    node = commands.add_parser(
+        "node",
+        help="list the custom node packs of ComfyUI; record dev nodes",
+        description=(
+            "The custom node packs installed in this environment's ComfyUI, read from their "
+            "source without running it, and the dev nodes: unpublished packs recorded in "
+            ".cec/pyproject.toml whose source export bundles (seed, Edge Case 2)."
+        ),
+    )
+    node_verbs = node.add_subparsers(dest="node_command", metavar="<verb>", required=True)
+    node_add = node_verbs.add_parser(
+        "add",
+        help="record an unpublished pack as a dev node",
+        description=(
+            "Record the pack at PATH (a folder with __init__.py, or one .py file) in "
+            ".cec/pyproject.toml as [tool.comfydock.nodes.NAME] with source = \"dev\" and its "
+            "path (relative to the work tree when inside it, else absolute), so that analyze "
+            "knows its node types and export bundles its source. Comments and layout of the "
+            "file survive."
+        ),
+    )
+    node_add.add_argument("--dev", action="store_true",
+                          help="the pack is unpublished: its source travels with exports "
+                          "(required: published packs are found in custom_nodes/)")
+    node_add.add_argument("--name", metavar="NAME",
+                          help="the node's name (default: the folder or file name)")
+    node_add.add_argument("path", metavar="PATH", help="the pack's folder or file")
+    node_list = node_verbs.add_parser(
+        "list",
+        help="print the installed packs and the dev nodes",
+        description=(
+            "Print every pack in ComfyUI's custom_nodes/ (disabled ones too, marked) and every "
+            "dev node: its registry id or repository, version (registry release or git commit) "
+            "and where it comes from, how many node types its source defines, and what could "
+            "not be read (a syntax error, a mapping built at run time, a link out of "
+            "custom_nodes/, a git clone with no remote or uncommitted changes)."
+        ),
+    )
+    _add_json(node_list, "print one JSON object (comfyui, packs) instead of text")
+    node_remove = node_verbs.add_parser(
+        "remove",
+        help="forget a dev node",
+        description="Remove a dev node from .cec/pyproject.toml; its files are not touched.",
+    )
+    node_remove.add_argument("name", metavar="NAME", help="the dev node's name")
+
     demo = commands.add_parser(
         "demo",
         help="walk through git-comfy on built-in sample data",
@@ -261,6 +324,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         from git_comfy.commands import commit
 
         return commit.run(git_args=args.git_args)
+    if command in _HISTORY:
+        from git_comfy import historycli
+
+        return historycli.dispatch(args)
     if command == "hook":
         from git_comfy import hook
 
@@ -272,7 +339,8 @@ def _dispatch(args: argparse.Namespace) -> int:
     if command == "analyze":
         from git_comfy.commands import analyze
 
-        return analyze.run(target=args.target, as_json=args.json)
+        return analyze.run(target=args.target, as_json=args.json, server=args.server,
+                           offline=args.offline)
     if command == "models":
         from git_comfy.commands import models
 
@@ -288,6 +356,17 @@ def _dispatch(args: argparse.Namespace) -> int:
         if verb == "remove-dir":
             return models.remove_dir(path=args.path)
         raise AssertionError(f"no dispatch for models {verb}")
+    if command == "node":
+        from git_comfy.commands import node
+
+        verb = args.node_command
+        if verb == "add":
+            return node.add(path=args.path, dev=args.dev, name=args.name)
+        if verb == "list":
+            return node.list_(as_json=args.json)
+        if verb == "remove":
+            return node.remove(name=args.name)
+        raise AssertionError(f"no dispatch for node {verb}")
     if command == "demo":
         from git_comfy.commands import demo
 
@@ -295,13 +374,44 @@ def _dispatch(args: argparse.Namespace) -> int:
     raise AssertionError(f"no dispatch for {command}")
 
 
+_HISTORY = ("log", "diff", "restore", "textconv", "merge-driver")  # historycli.py's commands
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    arguments = sys.argv[1:] if argv is None else argv
+    fast = None
+    if arguments[:1] in (["log"], ["textconv"]) and "_ARGCOMPLETE" not in os.environ:
+        from git_comfy import historycli
+
+        fast = historycli.run_fast(arguments)
+    if fast is not None:
+        from git_comfy import errors
+
+        code = errors.guard(fast)
+        if argv is None:  # the real program: skip the interpreter's teardown, as the hook does
+            try:
+                sys.stdout.flush()
+                sys.stderr.flush()
+            except BrokenPipeError:  # `git comfy log x | head`: quiet, like git
+                pass
+            os._exit(code)
+        return code
+    import argparse
+
+    if arguments[:1] and arguments[0] in _HISTORY and "_ARGCOMPLETE" not in os.environ:
+        from git_comfy import historycli
+
+        # a history command builds its own parser only: the whole tree costs ~10 ms
+        parser = argparse.ArgumentParser(prog=PROG, description=DESCRIPTION)
+        historycli.PARSERS[arguments[0]](
+            parser.add_subparsers(dest="command", metavar="<command>", required=True),
+            _complete_tracked)
+    else:
+        parser = build_parser()
     if "_ARGCOMPLETE" in os.environ:
         import argcomplete
 
         argcomplete.autocomplete(parser, always_complete_options=False)
-    arguments = sys.argv[1:] if argv is None else argv
     if arguments[:1] == ["commit"] and not {"-h", "--help"} & set(arguments[1:]):
         # argparse cannot pass `-m msg --amend` through untouched; git commit gets them as given
         args = argparse.Namespace(command="commit", git_args=arguments[1:])

@@ -16,8 +16,9 @@ from git_comfy.errors import FatalError
 CEC = ".cec"
 PYPROJECT = ".cec/pyproject.toml"
 GITIGNORE = ".cec/.gitignore"
+ATTRIBUTES = ".cec/.gitattributes"  # selects the comfy diff and merge drivers (drivers.py)
 SNAPSHOTS = ".cec/workflows"
-ENVIRONMENT_FILES = (PYPROJECT, GITIGNORE)
+ENVIRONMENT_FILES = (PYPROJECT, GITIGNORE, ATTRIBUTES)
 DEFAULT_COMFYUI = "ComfyUI"
 _CACHE = "git-comfy-tracked"  # in the per-worktree git dir: derived data, never committed
 

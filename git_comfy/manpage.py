@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from git_comfy import __version__, cli, environment, errors, hookscript, render
+from git_comfy import __version__, cli, drivers, environment, errors, hookscript, render
 from git_comfy.commands import completion
 
 RELEASE_DATE = "2026-11-25"  # the date of the release below, printed in the page's title line
@@ -282,6 +282,8 @@ def context() -> dict[str, object]:
         "exit_codes": [(code, prose(text)) for code, text in EXIT_CODES],
         "pyproject": escape(environment.PYPROJECT),
         "snapshots": escape(environment.SNAPSHOTS + "/"),
+        "attributes": escape(environment.ATTRIBUTES),
+        "attribute_line": escape(drivers.ATTRIBUTE_LINE),
         "default_comfyui": escape(environment.DEFAULT_COMFYUI + "/"),
         "chained": escape(hookscript.CHAINED),
         "backup": escape(hookscript.BACKUP),

@@ -34,6 +34,7 @@ class Result:
 
 
 Comfy = Callable[..., Result]  # the in-process CLI fixture below
+CLOSED_URL = "http://127.0.0.1:9"  # the discard port: nothing listens, connections are refused
 LIGHTHOUSE = ".cec/workflows/lighthouse.json"  # the committed copies of the demo workflows
 SAILOR = ".cec/workflows/portraits/sailor.json"
 
@@ -45,6 +46,9 @@ def isolated_home(tmp_path_factory: pytest.TempPathFactory,
     (home / ".gitconfig").write_text(
         "[user]\n\tname = Test User\n\temail = test@example.invalid\n"
         "[init]\n\tdefaultBranch = main\n[advice]\n\tdetachedHead = false\n"
+        # no test reaches the internet: the network sources point at a closed local port
+        # (tests that serve them set these to their own server)
+        f"[comfy]\n\tregistryUrl = {CLOSED_URL}\n\tnodeMapUrl = {CLOSED_URL}/map.json\n"
     )
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(home / ".gitconfig"))

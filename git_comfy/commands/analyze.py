@@ -1,5 +1,6 @@
 """``git comfy analyze <name|file>``: every model a workflow uses, where it is on this machine,
-and what is ambiguous or missing — the export-time analysis, without a bundle.
+and what is ambiguous or missing — the export-time analysis, without a bundle; and every custom
+node package it needs (:mod:`git_comfy.nodeanalysis`).
 
 Missing and ambiguous models are results, not errors: the exit code is 0 whenever the workflow
 could be read. On a terminal (and without --json) each open question is asked (seed, Edge
@@ -147,7 +148,10 @@ def _print_text(report: dict[str, Any]) -> None:
               f"            {detail}")
 
 
-def run(*, target: str, as_json: bool) -> int:
+def run(*, target: str, as_json: bool, server: str | None = None, offline: bool = False,
+        ) -> int:
+    from git_comfy import nodeanalysis
+
     label, path, env = _locate(target)
     workflow = _read(path)
     refs = models.references(workflow)
@@ -161,10 +165,15 @@ def run(*, target: str, as_json: bool) -> int:
                 _ask(index, r, roots) if r.status in (resolve.AMBIGUOUS, resolve.MISSING) else r
                 for r in results
             ]
+    nodes = nodeanalysis.analyze(workflow, env, server=server, offline=offline,
+                                 ask=not as_json and ui.interactive())
+    nodeanalysis.print_notices(nodes)
     report = _report(label, workflow, results)
     if as_json:
+        report.update(nodeanalysis.as_json(nodes))
         json.dump(report, sys.stdout, indent=2, ensure_ascii=False)
         sys.stdout.write("\n")
     else:
         _print_text(report)
+        nodeanalysis.print_text(nodes)
     return 0

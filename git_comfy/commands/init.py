@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 
-from git_comfy import atomic, comfyui, environment, git, hookscript
+from git_comfy import atomic, comfyui, drivers, environment, git, hookscript
 from git_comfy.errors import FatalError
 
 
@@ -112,6 +112,7 @@ def run(*, comfyui_path: str | None, force: bool, uninstall_hook: bool) -> int:
     ignored = _ignore_comfyui(root, comfyui_dir)
     if ignored:
         notes.append(ignored)
+    notes += drivers.register(root)
     installed = hookscript.install(hooks_dir, force=force)
     if installed:
         notes.append(installed)

@@ -170,7 +170,7 @@ class Workflow:
                 Link(None, str(value[0]), value[1], node.id, name, None)
                 for node in self.nodes
                 for name, value in (node.raw.get("inputs") or {}).items()
-                if _is_link(value)
+                if is_link(value)
             ]
         return [link for prefix, graph in self.graphs for link in _links(graph, prefix)]
 
@@ -208,7 +208,7 @@ def _group_name(node_type: str) -> str:
 # --- API format -------------------------------------------------------------------------------
 
 
-def _is_link(value: Any) -> bool:
+def is_link(value: Any) -> bool:
     """ComfyUI reads any input that is a list as a link ``[source id, output index]``."""
     return (
         type(value) is list
@@ -227,7 +227,7 @@ def _parse_api(document: dict[str, Any]) -> Workflow:
             raise WorkflowError(f"node {key!r}: class_type is not a string")
         if not isinstance(inputs, dict):
             raise WorkflowError(f"node {key!r}: inputs is not an object")
-        literal = {name: v for name, v in inputs.items() if not _is_link(v)}
+        literal = {name: v for name, v in inputs.items() if not is_link(v)}
         meta = value.get("_meta")
         title = meta.get("title") if isinstance(meta, dict) else None
         frontend = class_type in FRONTEND_ONLY
@@ -546,7 +546,7 @@ def _promoted_inputs(definition: dict[str, Any]) -> _Promoted:
     return promoted
 
 
-def _raw_links(graph: dict[str, Any]) -> Iterator[tuple[Any, Any, Any, Any, Any, Any]]:
+def raw_links(graph: dict[str, Any]) -> Iterator[tuple[Any, Any, Any, Any, Any, Any]]:
     """A graph's links as (id, origin, origin slot, target, target slot, type), from either
     layout: arrays (version 0.4) or objects (version 1 and subgraph definitions)."""
     links = graph.get("links")
@@ -560,7 +560,7 @@ def _raw_links(graph: dict[str, Any]) -> Iterator[tuple[Any, Any, Any, Any, Any,
 
 
 def _links(graph: dict[str, Any], prefix: str) -> Iterator[Link]:
-    for link_id, origin, origin_slot, target, target_slot, kind in _raw_links(graph):
+    for link_id, origin, origin_slot, target, target_slot, kind in raw_links(graph):
         if (isinstance(origin, int | str) and isinstance(target, int | str)
                 and type(origin_slot) is int and type(target_slot) is int):
             yield Link(link_id if isinstance(link_id, int | str) else None,

@@ -86,7 +86,7 @@ def test_in_an_existing_repository_keeps_its_history_and_files(repo: Path,
     assert (repo / "README.md").read_text() == "studio\n"
     # only .cec/ is new in the work tree
     assert git("status", "--porcelain", "--untracked-files=all", cwd=repo).stdout.splitlines() == [
-        "?? .cec/.gitignore", "?? .cec/pyproject.toml"]
+        "?? .cec/.gitattributes", "?? .cec/.gitignore", "?? .cec/pyproject.toml"]
 
 
 @pytest.mark.parametrize("flags", [[], ["--comfyui", "ABS"]], ids=["no-flag", "same-flag"])

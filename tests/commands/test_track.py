@@ -387,7 +387,7 @@ def test_tracking_writes_only_the_pyproject(env_repo: Path, comfyui: Path, comfy
     changed = {key for key in before.keys() | after.keys() if before.get(key) != after.get(key)}
     assert changed == {"0:.cec/pyproject.toml"}
     assert git("status", "--porcelain", "--untracked-files=all", cwd=env_repo).stdout.splitlines() \
-        == ["?? .cec/.gitignore", "?? .cec/pyproject.toml"]
+        == ["?? .cec/.gitattributes", "?? .cec/.gitignore", "?? .cec/pyproject.toml"]
 
 
 def test_tracked_list_feeds_status(env_repo: Path, comfy: Comfy) -> None:
