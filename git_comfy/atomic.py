@@ -59,3 +59,17 @@ def _discard(temp: str) -> None:
         os.unlink(temp)
     except OSError:
         pass
+
+
+def append(path: str, text: str, *, header: str = "") -> None:
+    """Adds ``text`` to the end of a text file (``.gitignore``, ``.gitattributes``), on a line of
+    its own even when the file lacks a final newline; a missing or empty file starts with
+    ``header``. The whole file is replaced atomically."""
+    try:
+        with open(path, "rb") as file:
+            before = file.read()
+    except FileNotFoundError:
+        before = b""
+    separator = b"" if not before or before.endswith(b"\n") else b"\n"
+    added = (header if not before else "") + text
+    write(path, before + separator + added.encode("utf-8"))

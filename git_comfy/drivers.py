@@ -35,15 +35,8 @@ def register(root: str) -> list[str]:
     notes = []
     if not _attributes_in_effect(root):
         path = environment.at(root, environment.ATTRIBUTES)
-        try:
-            with open(path, "rb") as file:
-                before = file.read()
-        except FileNotFoundError:
-            before = b""
-        separator = b"" if not before or before.endswith(b"\n") else b"\n"
-        added = (_HEADER if not before else "") + ATTRIBUTE_LINE + "\n"
         os.makedirs(os.path.dirname(path), exist_ok=True)
-        atomic.write(path, before + separator + added.encode("utf-8"))
+        atomic.append(path, ATTRIBUTE_LINE + "\n", header=_HEADER)
         notes.append(f"added {ATTRIBUTE_LINE} to {environment.ATTRIBUTES}")
     missing = [(key, value) for key, value in CONFIG if git.config_get(key) is None]
     for key, value in missing:

@@ -49,15 +49,9 @@ def _ignore_comfyui(root: str, comfyui_dir: str) -> str | None:
     )
     if code == 0:
         return None
-    path = os.path.join(root, ".gitignore")
-    try:
-        with open(path, "rb") as file:
-            before = file.read()
-    except FileNotFoundError:
-        before = b""
-    separator = b"" if not before or before.endswith(b"\n") else b"\n"
-    line = f"# ComfyUI itself is not versioned; git-comfy tracks its workflows\n/{relative}/\n"
-    atomic.write(path, before + separator + line.encode("utf-8"))
+    atomic.append(os.path.join(root, ".gitignore"),
+                  f"# ComfyUI itself is not versioned; git-comfy tracks its workflows\n"
+                  f"/{relative}/\n")
     return f"added /{relative}/ to .gitignore"
 
 
