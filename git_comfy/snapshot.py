@@ -19,6 +19,42 @@ _RETRY_DELAY = 0.25  # an older ComfyUI writes in place; a half-saved file may b
 # Set by `git comfy commit` for the git commit it runs: it has warned already, so the hook that
 # commit runs syncs again (a partial commit's index needs it) but does not repeat the warnings.
 WARNED_ENV = "GIT_COMFY_WARNED"
+# Per worktree, in its git dir: the blob ids each workflow had when copied from this ComfyUI,
+# newest last. When ComfyUI's file is still the newest but the staged copy is a blob that never
+# came from this ComfyUI, git brought it in (a merge, a pull of someone else's commit) and
+# ComfyUI is behind: committing ComfyUI's file then would silently undo it. A copy that did come
+# from here (an older version after a reset, a partial commit's index, another branch's) is not
+# protected: ComfyUI → git stays the one way workflows flow.
+SYNCED = "git-comfy-synced"
+_SYNCED_KEPT = 50  # ids remembered per workflow
+
+
+def read_synced(git_dir: str) -> dict[str, list[str]]:
+    """name → blob ids of the workflow as copied from ComfyUI, newest last (empty: never)."""
+    data = _read(os.path.join(git_dir, SYNCED))
+    synced: dict[str, list[str]] = {}
+    for line in (data or b"").decode("utf-8", "replace").splitlines():
+        object_id, _, name = line.partition(" ")
+        if name:
+            synced.setdefault(name, []).append(object_id)
+    return synced
+
+
+def is_behind(name: str, comfyui_id: str, copy_id: str | None,
+              synced: dict[str, list[str]]) -> bool:
+    """Whether git brought in ``copy_id`` while ComfyUI kept the file last copied from it."""
+    seen = synced.get(name, [])
+    return (copy_id not in (None, comfyui_id) and bool(seen) and seen[-1] == comfyui_id
+            and copy_id not in seen)
+
+
+def _write_synced(git_dir: str, synced: dict[str, list[str]]) -> None:
+    text = "".join(f"{object_id} {name}\n" for name, ids in sorted(synced.items())
+                   for object_id in ids[-_SYNCED_KEPT:])
+    try:
+        atomic.write(os.path.join(git_dir, SYNCED), text.encode("utf-8"), durable=False)
+    except FatalError:
+        pass  # a read-only git dir only loses the protection, never a commit
 
 
 def blob_id(data: bytes, object_id_length: int) -> str:
@@ -74,11 +110,12 @@ def _read(path: str) -> bytes | None:
 
 
 def sync(
-    root: str, comfyui_dir: str, names: list[str], index_files: list[str | None]
-) -> tuple[list[str], list[str]]:
+    root: str, git_dir: str, comfyui_dir: str, names: list[str], index_files: list[str | None]
+) -> tuple[list[str], list[str], list[str]]:
     """Brings ``.cec/`` in step with ComfyUI for every tracked name and stages what changed into
     each of ``index_files`` (None: git's default index). Returns (staged paths, names missing in
-    ComfyUI); a missing workflow keeps its committed copy."""
+    ComfyUI, names whose ComfyUI file is behind git's copy); a missing workflow, and one git
+    moved since ComfyUI last saved it, keep their committed copy."""
     environments = [
         None if index is None else {**os.environ, "GIT_INDEX_FILE": index}
         for index in index_files
@@ -87,6 +124,9 @@ def sync(
     id_length = len(next(iter(staged_ids.values()), "0" * 40))
     to_stage: list[str] = []
     missing: list[str] = []
+    behind: list[str] = []
+    synced = read_synced(git_dir)
+    recorded = {name: list(ids) for name, ids in synced.items()}
     to_write: list[tuple[str, bytes]] = []  # written once every workflow has been checked
     for name in names:
         source = comfyui.workflow_path(comfyui_dir, name)
@@ -96,9 +136,17 @@ def sync(
             continue
         relative = environment.snapshot_relpath(name)
         committable, committable_id = saved, blob_id(saved, id_length)
-        if _LEGACY_MARKER in saved or staged_ids.get(relative) != committable_id:
+        staged_id = staged_ids.get(relative)
+        if _LEGACY_MARKER in saved or staged_id != committable_id:
             committable = _committable(name, source)
             committable_id = blob_id(committable, id_length)
+        if is_behind(name, committable_id, staged_id, synced):
+            behind.append(name)
+            continue
+        ids = recorded.setdefault(name, [])
+        if committable_id in ids:
+            ids.remove(committable_id)
+        ids.append(committable_id)
         target = environment.at(root, relative)
         if _read(target) != committable:
             to_write.append((target, committable))
@@ -116,7 +164,9 @@ def sync(
     if to_stage:
         for env in environments:
             git.run(["-C", root, "update-index", "--add", "--", *to_stage], env=env)
-    return to_stage, missing
+    if recorded != synced:
+        _write_synced(git_dir, recorded)
+    return to_stage, missing, behind
 
 
 def warn(message: str) -> None:
@@ -141,7 +191,10 @@ def update(
                 "the committed workflow copies stay as they are"
             )
         names = []
-    staged, missing = sync(root, comfyui_dir, names, index_files)
+    staged, missing, behind = sync(root, git_dir, comfyui_dir, names, index_files)
     for name in missing if warnings else ():
         warn(f"tracked workflow {name} is missing in ComfyUI; its committed copy stays")
+    for name in behind if warnings else ():
+        warn(f"git changed {name} (merge, pull, checkout or reset) since ComfyUI last saved it; "
+             f"its committed copy stays: run git comfy restore {name} to load it into ComfyUI")
     return staged

@@ -165,7 +165,7 @@ def unwritable(path: Path) -> Iterator[None]:
 
 # Shared assertions (init/track/status tests): a bad input changes nothing and says one line.
 
-_DERIVED = frozenset({"git-comfy-tracked"})  # the tracked-names cache in the git dir
+_DERIVED = frozenset({"git-comfy-tracked", "git-comfy-synced"})  # derived caches in the git dir
 
 
 def tree_digest(*roots: Path, skip: frozenset[str] = _DERIVED) -> dict[str, str]:

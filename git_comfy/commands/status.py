@@ -14,6 +14,7 @@ MODIFIED = "modified"
 MISSING = "missing"
 UNCOMMITTED = "uncommitted"
 INVALID = "invalid"
+BEHIND = "behind"  # git moved the committed copy since ComfyUI last saved the workflow
 
 _LABELS = {
     MODIFIED: "modified in ComfyUI",
@@ -21,6 +22,7 @@ _LABELS = {
     MISSING: "missing in ComfyUI (its committed copy stays)",
     INVALID: "not valid JSON in ComfyUI",
     UNCHANGED: "unchanged",
+    BEHIND: "older in ComfyUI than the committed copy (git changed it: git comfy restore NAME)",
 }
 
 
@@ -38,7 +40,8 @@ def _committed_ids(root: str) -> dict[str, str]:
     return ids
 
 
-def _state(env: environment.Environment, name: str, committed: dict[str, str]) -> tuple[str, str]:
+def _state(env: environment.Environment, name: str, committed: dict[str, str],
+           synced: dict[str, list[str]]) -> tuple[str, str]:
     """(state, detail) of one tracked workflow."""
     path = comfyui.workflow_path(env.comfyui, name)
     try:
@@ -55,8 +58,11 @@ def _state(env: environment.Environment, name: str, committed: dict[str, str]) -
     committed_id = committed.get(environment.snapshot_relpath(name))
     if committed_id is None:
         return UNCOMMITTED, ""
-    if snapshot.blob_id(committable, len(committed_id)) == committed_id:
+    committable_id = snapshot.blob_id(committable, len(committed_id))
+    if committable_id == committed_id:
         return UNCHANGED, ""
+    if snapshot.is_behind(name, committable_id, committed_id, synced):
+        return BEHIND, ""
     return MODIFIED, ""
 
 
@@ -64,7 +70,8 @@ def run(*, as_json: bool) -> int:
     env = environment.discover()
     tracked = env.tracked()
     committed = _committed_ids(env.root)
-    states = {name: _state(env, name, committed) for name in tracked}
+    synced = snapshot.read_synced(env.git_dir)
+    states = {name: _state(env, name, committed, synced) for name in tracked}
     present = comfyui.list_workflows(env.comfyui) if os.path.isdir(env.comfyui) else []
     untracked = sorted(set(present) - set(tracked))
     if as_json:
@@ -87,7 +94,7 @@ def run(*, as_json: bool) -> int:
         lines.append("Tracked workflows:")
         width = max(len(name) for name in tracked)
         for name, (state, detail) in states.items():
-            label = _LABELS[state] + (f": {detail}" if detail else "")
+            label = _LABELS[state].replace("NAME", name) + (f": {detail}" if detail else "")
             lines.append(f"  {name:<{width}}  {label}")
     else:
         lines.append('No tracked workflows (use "git comfy track <name>").')
