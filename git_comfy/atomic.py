@@ -73,3 +73,15 @@ def append(path: str, text: str, *, header: str = "") -> None:
     separator = b"" if not before or before.endswith(b"\n") else b"\n"
     added = (header if not before else "") + text
     write(path, before + separator + added.encode("utf-8"))
+
+
+def read(path: str, limit: int = -1) -> bytes | None:
+    """A file's bytes (at most ``limit`` of them), or None when there is no such file (also
+    when a folder on its path is a file); any other problem is one clear line."""
+    try:
+        with open(path, "rb") as file:
+            return file.read(limit)
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    except OSError as error:
+        raise FatalError(f"cannot read {path}: {error.strerror or error}") from None

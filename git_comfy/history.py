@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import os
 
-from git_comfy import comfyui, environment, git, snapshot
-from git_comfy.core import graph, jsonsafe, workflow
+from git_comfy import atomic, comfyui, environment, git, snapshot
+from git_comfy.core import jsonsafe, workflow
 from git_comfy.errors import FatalError
 
 
@@ -90,27 +90,12 @@ def was_committed(root: str, relative: str, data: bytes) -> bool:
     return blob.encode() in out
 
 
-def load(data: bytes, where: str) -> graph.Workflow:
-    """The workflow in ``data``, strictly checked, or one line naming ``where`` it came from."""
-    try:
-        return graph.parse(jsonsafe.loads(data))
-    except jsonsafe.JSONError as error:
-        raise FatalError(f"{where} is not valid JSON ({error})") from None
-    except graph.WorkflowError as error:
-        raise FatalError(f"{where} is not a ComfyUI workflow ({error})") from None
-
-
 def read_comfyui(env: environment.Environment, name: str) -> bytes | None:
     """What committing workflow ``name`` now would commit, or None when ComfyUI has no such
     file; a half-saved file is one clear line."""
-    path = comfyui.workflow_path(env.comfyui, name)
-    try:
-        with open(path, "rb") as file:
-            saved = file.read(jsonsafe.MAX_BYTES + 1)
-    except (FileNotFoundError, NotADirectoryError):
+    saved = atomic.read(comfyui.workflow_path(env.comfyui, name), jsonsafe.MAX_BYTES + 1)
+    if saved is None:
         return None
-    except OSError as error:
-        raise FatalError(f"cannot read {path}: {error.strerror}") from None
     try:
         return workflow.snapshot_bytes(saved)
     except jsonsafe.JSONError as error:

@@ -31,7 +31,7 @@ _SYNCED_KEPT = 50  # ids remembered per workflow
 
 def read_synced(git_dir: str) -> dict[str, list[str]]:
     """name → blob ids of the workflow as copied from ComfyUI, newest last (empty: never)."""
-    data = _read(os.path.join(git_dir, SYNCED))
+    data = atomic.read(os.path.join(git_dir, SYNCED))
     synced: dict[str, list[str]] = {}
     for line in (data or b"").decode("utf-8", "replace").splitlines():
         object_id, _, name = line.partition(" ")
@@ -99,16 +99,6 @@ def _committable(name: str, path: str) -> bytes:
     raise AssertionError("unreachable")
 
 
-def _read(path: str) -> bytes | None:
-    try:
-        with open(path, "rb") as file:
-            return file.read()
-    except FileNotFoundError:
-        return None
-    except OSError as error:
-        raise FatalError(f"cannot read {path}: {error.strerror}") from None
-
-
 def sync(
     root: str, git_dir: str, comfyui_dir: str, names: list[str], index_files: list[str | None]
 ) -> tuple[list[str], list[str], list[str]]:
@@ -130,7 +120,7 @@ def sync(
     to_write: list[tuple[str, bytes]] = []  # written once every workflow has been checked
     for name in names:
         source = comfyui.workflow_path(comfyui_dir, name)
-        saved = _read(source)
+        saved = atomic.read(source)
         if saved is None:
             missing.append(name)
             continue
@@ -148,7 +138,7 @@ def sync(
             ids.remove(committable_id)
         ids.append(committable_id)
         target = environment.at(root, relative)
-        if _read(target) != committable:
+        if atomic.read(target) != committable:
             to_write.append((target, committable))
         if staged_ids.get(relative) != committable_id:
             to_stage.append(relative)
@@ -158,7 +148,7 @@ def sync(
         # derived from ComfyUI's file, so a power cut costs a re-copy, not data: no fsync
         atomic.write(target, committable, durable=False)
     for relative in environment.ENVIRONMENT_FILES:
-        current = _read(environment.at(root, relative))
+        current = atomic.read(environment.at(root, relative))
         if current is not None and staged_ids.get(relative) != blob_id(current, id_length):
             to_stage.append(relative)
     if to_stage:

@@ -14,7 +14,7 @@ import os
 import sys
 from typing import Any
 
-from git_comfy import comfyui, environment, modelroots, ui
+from git_comfy import atomic, comfyui, environment, modelroots, ui
 from git_comfy.core import graph, jsonsafe, models, project, resolve
 from git_comfy.errors import FatalError
 from git_comfy.index import IndexedModel, ModelIndex
@@ -41,15 +41,10 @@ def _locate(target: str) -> tuple[str, str, environment.Environment | None]:
 
 
 def _read(path: str) -> graph.Workflow:
-    try:
-        with open(path, "rb") as file:
-            data = file.read(jsonsafe.MAX_BYTES + 1)
-    except OSError as error:
-        raise FatalError(f"cannot read {path}: {error.strerror}") from None
-    try:
-        return graph.parse(jsonsafe.loads_object(data))
-    except (jsonsafe.JSONError, graph.WorkflowError) as error:
-        raise FatalError(f"{path} is not a ComfyUI workflow: {error}") from None
+    data = atomic.read(path, jsonsafe.MAX_BYTES + 1)
+    if data is None:
+        raise FatalError(f"cannot read {path}: it is gone")
+    return graph.load(data, path)
 
 
 def _candidates(index: ModelIndex, ref: models.ModelRef) -> list[resolve.Candidate]:

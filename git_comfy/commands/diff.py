@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from git_comfy import environment, history, snapshot, ui
-from git_comfy.core import diff, difftext, project
+from git_comfy.core import diff, difftext, graph, project
 from git_comfy.errors import FatalError
 
 COMFYUI = "ComfyUI"
@@ -99,11 +99,11 @@ def _one(env: environment.Environment, old: Side, new: Side, name: str, *,
         present = after if before is None else before
         assert present is not None
         side = new if before is None else old
-        nodes = len(history.load(present, _where(side, name)).nodes)
+        nodes = len(graph.load(present, _where(side, name)).nodes)
         status = "added" if before is None else ("missing" if new.commit is None else "deleted")
         return {"name": name, "status": status, "nodes": nodes}
-    old_workflow = history.load(before, _where(old, name))
-    new_workflow = history.load(after, _where(new, name))
+    old_workflow = graph.load(before, _where(old, name))
+    new_workflow = graph.load(after, _where(new, name))
     try:
         result = diff.diff(old_workflow, new_workflow, layout=layout)
     except diff.FormatMismatch:

@@ -18,22 +18,12 @@ import os
 import time
 
 from git_comfy import atomic, comfyui, environment, history, ui
-from git_comfy.core import jsonsafe, project, workflow
+from git_comfy.core import graph, jsonsafe, project, workflow
 from git_comfy.errors import FatalError
 
 BACKUPS = ".git-comfy-backups"  # hidden: neither ComfyUI nor `git comfy status` lists it
 RELOAD = ("Reload it in ComfyUI's browser tab: an open tab keeps its own copy in memory, "
           "and saving that tab would write it over the restored file.")
-
-
-def _current(path: str) -> bytes | None:
-    try:
-        with open(path, "rb") as file:
-            return file.read()
-    except (FileNotFoundError, NotADirectoryError):
-        return None
-    except OSError as error:
-        raise FatalError(f"cannot read {path}: {error.strerror}") from None
 
 
 def _committable(saved: bytes) -> bytes | None:
@@ -48,11 +38,11 @@ def _merge_result(env: environment.Environment, relative: str) -> bytes:
     """A merge that stopped on this workflow left its result, conflicts marked inside, in the
     work tree: that is what to resolve in ComfyUI."""
     path = env.path(relative)
-    data = _current(path)
+    data = atomic.read(path)
     if data is None:
         raise FatalError(f"{relative} is missing in the work tree; finish or abort the merge "
                          "(git merge --abort), or name a revision with --source")
-    history.load(data, f"the merge result {relative}")
+    graph.load(data, f"the merge result {relative}")
     return data
 
 
@@ -93,10 +83,10 @@ def run(*, name: str, source: str | None, force: bool) -> int:
             raise project.unknown_name(name, sorted(history.blob_ids(env.root, commit)),
                                        f"at {revision}")
         data, at = found, f"{revision} ({commit[:7]})" if revision != commit else commit[:7]
-        history.load(data, f"the committed copy of {name} at {revision}")
+        graph.load(data, f"the committed copy of {name} at {revision}")
     folder = history.workflows_folder(env)
     target = comfyui.workflow_path(env.comfyui, name)
-    saved = _current(target)
+    saved = atomic.read(target)
     kept = None
     if saved is not None:
         committable = _committable(saved)

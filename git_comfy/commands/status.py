@@ -6,7 +6,7 @@ import json
 import os
 import sys
 
-from git_comfy import comfyui, environment, git, snapshot
+from git_comfy import comfyui, environment, history, snapshot
 from git_comfy.core import jsonsafe, workflow
 
 UNCHANGED = "unchanged"
@@ -26,20 +26,6 @@ _LABELS = {
 }
 
 
-def _committed_ids(root: str) -> dict[str, str]:
-    """path → blob id of ``.cec/`` at HEAD; empty before the first commit."""
-    code, _out, _err = git.run(["-C", root, "rev-parse", "-q", "--verify", "HEAD"], check=False)
-    if code != 0:
-        return {}
-    out = git.run(["-C", root, "ls-tree", "-r", "-z", "HEAD", "--", environment.CEC])[1]
-    ids = {}
-    for record in out.split(b"\0"):
-        if record:
-            info, _, path = record.partition(b"\t")
-            ids[path.decode("utf-8", "surrogateescape")] = info.split(b" ")[2].decode()
-    return ids
-
-
 def _state(env: environment.Environment, name: str, committed: dict[str, str],
            synced: dict[str, list[str]]) -> tuple[str, str]:
     """(state, detail) of one tracked workflow."""
@@ -55,7 +41,7 @@ def _state(env: environment.Environment, name: str, committed: dict[str, str],
         committable = workflow.snapshot_bytes(saved)
     except jsonsafe.JSONError as error:
         return INVALID, str(error)
-    committed_id = committed.get(environment.snapshot_relpath(name))
+    committed_id = committed.get(name)
     if committed_id is None:
         return UNCOMMITTED, ""
     committable_id = snapshot.blob_id(committable, len(committed_id))
@@ -69,7 +55,7 @@ def _state(env: environment.Environment, name: str, committed: dict[str, str],
 def run(*, as_json: bool) -> int:
     env = environment.discover()
     tracked = env.tracked()
-    committed = _committed_ids(env.root)
+    committed = history.blob_ids(env.root, "HEAD") if history.is_commit(env.root, "HEAD") else {}
     synced = snapshot.read_synced(env.git_dir)
     states = {name: _state(env, name, committed, synced) for name in tracked}
     present = comfyui.list_workflows(env.comfyui) if os.path.isdir(env.comfyui) else []

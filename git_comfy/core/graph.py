@@ -29,6 +29,9 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Literal
 
+from git_comfy.core import jsonsafe
+from git_comfy.errors import FatalError
+
 Format = Literal["ui", "api"]
 Kind = Literal["node", "frontend", "subgraph", "group"]
 
@@ -173,6 +176,17 @@ class Workflow:
                 if is_link(value)
             ]
         return [link for prefix, graph in self.graphs for link in _links(graph, prefix)]
+
+
+def load(data: bytes, where: str) -> Workflow:
+    """The workflow in untrusted ``data``, strictly checked, or one line naming ``where`` it
+    came from."""
+    try:
+        return parse(jsonsafe.loads(data))
+    except jsonsafe.JSONError as error:
+        raise FatalError(f"{where} is not valid JSON ({error})") from None
+    except WorkflowError as error:
+        raise FatalError(f"{where} is not a ComfyUI workflow ({error})") from None
 
 
 def parse(document: Any) -> Workflow:

@@ -134,7 +134,11 @@ def loads(data: bytes) -> Any:
     # A Python hook per integer costs a third of the parse; only pay for it when a run of digits
     # (maybe inside a string) is long enough to matter.
     long_digits = _TOO_MANY_DIGITS in data.translate(_DIGITS_AS_ZERO)
-    parse_int = _bounded_int if long_digits else None
+    numbers: dict[str, Any] = {
+        "parse_constant": _reject_constant,
+        "parse_int": _bounded_int if long_digits else None,
+        "parse_float": _finite_float,
+    }
     kept = 0
 
     def count(obj: dict[str, Any]) -> dict[str, Any]:
@@ -146,23 +150,11 @@ def loads(data: bytes) -> Any:
 
     try:
         try:
-            value = json.loads(
-                text,
-                object_hook=count,
-                parse_constant=_reject_constant,
-                parse_int=parse_int,
-                parse_float=_finite_float,
-            )
+            value = json.loads(text, object_hook=count, **numbers)
         except (JSONError, json.JSONDecodeError):
             kept = -1  # again with the check per object: report the first problem, as it was
         if kept != pairs:  # a duplicate key (or an error): parse again, checking each object
-            value = json.loads(
-                text,
-                object_pairs_hook=_reject_duplicates,
-                parse_constant=_reject_constant,
-                parse_int=parse_int,
-                parse_float=_finite_float,
-            )
+            value = json.loads(text, object_pairs_hook=_reject_duplicates, **numbers)
     except json.JSONDecodeError as error:
         # some of json's messages end in " at" ("Unterminated string starting at")
         reason = "empty" if not text.strip() else error.msg.removesuffix(" at")
