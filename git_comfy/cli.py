@@ -179,6 +179,72 @@ def build_parser() -> argparse.ArgumentParser:
     analyze.add_argument("--offline", action="store_true",
                          help="use no network: the node map and registry answers cached before")
 
+    export = commands.add_parser(
+        "export",
+        help="write one bundle with a workflow and everything it needs",
+        description=(
+            "Copy the workflow fresh from ComfyUI (or as committed at --rev), analyse its models "
+            "and custom nodes as analyze does, resolve them, and write a .tar.gz bundle: a "
+            "manifest (format in docs/bundle-format.md) with every custom node (version, "
+            "repository, pip requirements) and every model (folder, size, SHA-256, download "
+            "sources), the workflow with the models' hashes in its properties.models entries, "
+            "the source of the dev nodes it uses and a README for the receiver. Models are not "
+            "included. The same inputs give the same bytes (SOURCE_DATE_EPOCH sets the creation "
+            "time). On a terminal each open question is asked; with --yes or without a "
+            "terminal only unambiguous answers are taken and the command ends with exit status "
+            "4, before writing anything, listing every open question with the flag that "
+            "answers it. Values that look like secrets (API keys, tokens, private keys) in the "
+            "dev nodes' files or the workflow stop it too, unless --allow-secrets. Then the "
+            "result is recorded in .cec/pyproject.toml (exported_at, requires, models)."
+        ),
+    )
+    export_name = export.add_argument("name", metavar="NAME", help="a tracked workflow")
+    export_name.completer = _complete_tracked  # type: ignore[attr-defined]
+    export.add_argument("-o", "--output", metavar="FILE",
+                        help="where to write the bundle (default: NAME's last part + .tar.gz "
+                        "in the current folder)")
+    export.add_argument("--rev", metavar="REV",
+                        help="export the workflow as committed at this git revision")
+    export.add_argument("-y", "--yes", action="store_true",
+                        help="ask nothing: take unambiguous answers, stop on open questions")
+    export.add_argument("--sign", action="store_true",
+                        help="sign the bundle with git's SSH signing key (user.signingkey, "
+                        "gpg.format=ssh), writing FILE.sig")
+    export.add_argument("--model", action="append", default=[], metavar="NAME=PATH",
+                        help="use this file for the model the workflow calls NAME")
+    export.add_argument("--skip-model", action="append", default=[], metavar="NAME",
+                        help="leave model NAME out (the receiver must bring it)")
+    export.add_argument("--model-source", action="append", default=[], metavar="NAME=URL",
+                        help="where model NAME can be downloaded (https); remembered")
+    export.add_argument("--node", action="append", default=[], metavar="TYPE=PACKAGE",
+                        help="node type TYPE comes from PACKAGE (a registry id or an https "
+                        "repository)")
+    export.add_argument("--allow-secrets", action="store_true",
+                        help="bundle values that look like secrets anyway (they are listed)")
+    _add_json(export, "print one JSON object (bundle, sha256, custom_nodes, models, warnings) "
+              "instead of text")
+    export.add_argument("--server", metavar="URL",
+                        help="also ask a running ComfyUI which pack each node type comes from")
+    export.add_argument("--offline", action="store_true",
+                        help="use no network: the node map and registry answers cached before")
+
+    verify = commands.add_parser(
+        "verify",
+        help="check a bundle's checksums and signature; nothing is written",
+        description=(
+            "Read a bundle as a stranger's: every member's name, type and size checked, every "
+            "member's SHA-256 against the manifest, the manifest's own fields, and, when "
+            "BUNDLE.sig is beside it, the signature against git's gpg.ssh.allowedSignersFile, "
+            "naming the signer. A signature by a key that file does not list is reported as "
+            "untrusted, never as good. Nothing is written. The exit status is 0 when the "
+            "checksums hold and the signature, if any, is good; 1 otherwise."
+        ),
+    )
+    verify.add_argument("bundle", metavar="BUNDLE", help="the .tar.gz bundle")
+    verify.add_argument("--require-signed", action="store_true",
+                        help="fail unless the bundle has a good signature")
+    _add_json(verify, "print one JSON object (bundle, members, signature) instead of text")
+
     models = commands.add_parser(
         "models",
         help="index the model files on this machine",
@@ -341,6 +407,19 @@ def _dispatch(args: argparse.Namespace) -> int:
 
         return analyze.run(target=args.target, as_json=args.json, server=args.server,
                            offline=args.offline)
+    if command == "export":
+        from git_comfy.commands import export
+
+        given = export.answers(model=args.model, skip_model=args.skip_model,
+                               model_source=args.model_source, node=args.node)
+        return export.run(name=args.name, rev=args.rev, output=args.output, yes=args.yes,
+                          sign=args.sign, allow_secrets=args.allow_secrets, given=given,
+                          as_json=args.json, server=args.server, offline=args.offline)
+    if command == "verify":
+        from git_comfy.commands import verify
+
+        return verify.run(path=args.bundle, require_signed=args.require_signed,
+                          as_json=args.json)
     if command == "models":
         from git_comfy.commands import models
 

@@ -18,6 +18,21 @@ def workflow_path(comfyui: str, name: str) -> str:
     return os.path.join(workflows_dir(comfyui), *name.split("/")) + SUFFIX
 
 
+def version(comfyui: str) -> str | None:
+    """ComfyUI's version as its ``comfyui_version.py`` states it (ComfyUI ≥ 0.3), or None."""
+    import re
+
+    from git_comfy import atomic
+
+    try:
+        source = atomic.read(os.path.join(comfyui, "comfyui_version.py"), 64 * 1024)
+    except FatalError:
+        return None
+    match = re.search(rb"""^__version__\s*=\s*["']([0-9A-Za-z.+-]{1,64})["']""", source or b"",
+                      re.MULTILINE)
+    return match.group(1).decode() if match else None
+
+
 def check(comfyui: str) -> None:
     """Raises unless ``comfyui`` looks like a ComfyUI install: a source checkout (``main.py`` and
     ``comfy/``) or a desktop/portable base folder (``models/`` beside ``user/`` or

@@ -11,6 +11,7 @@ EXIT_OK = 0
 EXIT_FAILURE = 1  # an expected failure: one line on stderr says what and how to fix it
 EXIT_USAGE = 2  # argparse's own code for bad command lines
 EXIT_BUG = 3  # an unexpected error; the traceback is in the log file named on stderr
+EXIT_UNANSWERED = 4  # export: questions only the user can answer are open (listed on stderr)
 EXIT_INTERRUPTED = 130  # Ctrl-C
 
 

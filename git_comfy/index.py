@@ -28,7 +28,7 @@ from git_comfy.errors import FatalError
 from git_comfy.modelfiles import Skipped
 from git_comfy.modelroots import Root
 
-SCHEMA_VERSION = 1  # PRAGMA user_version; bump with the schema (the index is derived data)
+SCHEMA_VERSION = 2  # PRAGMA user_version; bump with the schema (the index is derived data)
 FILE_NAME = "models.sqlite3"
 CONFIG_KEY = "comfy.indexPath"
 REBUILD = "git comfy models scan --rebuild"
@@ -38,6 +38,16 @@ BATCH = 500  # rows per write transaction: short transactions, and progress surv
 BUSY_TIMEOUT = 10  # seconds SQLite waits for another writer
 
 _COLUMNS = "path, root, folder, relpath, size, mtime_ns, quick_hash, sha256"
+# where a model (by SHA-256) can be downloaded from: given at export, learnt at import; not
+# derived from the files, so kept when a version-1 index gains the table
+_SOURCES = (
+    """CREATE TABLE sources (
+        sha256 TEXT NOT NULL,
+        url TEXT NOT NULL,
+        added_ns INTEGER NOT NULL,
+        PRIMARY KEY (sha256, url)
+    )""",
+)
 _SCHEMA = (
     """CREATE TABLE files (
         id INTEGER PRIMARY KEY,
@@ -60,6 +70,7 @@ _SCHEMA = (
     "CREATE INDEX files_quick_hash ON files (quick_hash)",
     "CREATE INDEX files_identity ON files (dev, inode, size, mtime_ns)",
     "CREATE TABLE dirs (path TEXT PRIMARY KEY, added_ns INTEGER NOT NULL)",
+    *_SOURCES,
 )
 _UPSERT = """
     INSERT INTO files (root, folder, relpath, path, name, size, mtime_ns, inode, dev, quick_hash,
@@ -222,6 +233,13 @@ class ModelIndex:
                         run(statement)
                     run(f"PRAGMA user_version = {SCHEMA_VERSION}")
                     version = SCHEMA_VERSION
+        if version == 1:
+            with self._transaction():
+                if run("PRAGMA user_version").fetchone()[0] == 1:
+                    for statement in _SOURCES:
+                        run(statement)
+                    run(f"PRAGMA user_version = {SCHEMA_VERSION}")
+                version = SCHEMA_VERSION
         if version > SCHEMA_VERSION:
             raise FatalError(
                 f"the model index {self.path} was made by a newer git-comfy (schema {version}); "
@@ -232,6 +250,7 @@ class ModelIndex:
         run("SELECT id, root, folder, relpath, path, name, size, mtime_ns, inode, dev, "
             "quick_hash, sha256, settled FROM files LIMIT 0")
         run("SELECT path, added_ns FROM dirs LIMIT 0")
+        run("SELECT sha256, url, added_ns FROM sources LIMIT 0")
 
     def close(self) -> None:
         self.connection.close()
@@ -292,6 +311,17 @@ class ModelIndex:
 
     def by_sha256(self, hexdigest: str) -> list[IndexedModel]:
         return self._models("sha256 = ?", [hexdigest.lower()])
+
+    def sources(self, sha256: str) -> list[str]:
+        """Download addresses recorded for the model with this SHA-256, oldest first."""
+        return [url for (url,) in self._query(
+            "SELECT url FROM sources WHERE sha256 = ? ORDER BY added_ns, url", (sha256,))]
+
+    def add_source(self, sha256: str, url: str) -> None:
+        with self._transaction():
+            self.connection.execute(
+                "INSERT OR IGNORE INTO sources (sha256, url, added_ns) VALUES (?, ?, ?)",
+                (sha256, url, time.time_ns()))
 
     def added_dirs(self) -> list[str]:
         return [row[0] for row in self._query("SELECT path FROM dirs ORDER BY path")]

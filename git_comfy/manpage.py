@@ -264,6 +264,13 @@ EXIT_CODES = (
         "An unexpected error, that is a bug in git-comfy: one line on standard error names the "
         "log file that holds the details (see FILES); please include it in a bug report.",
     ),
+    (
+        errors.EXIT_UNANSWERED,
+        "git comfy export only: questions only the user can answer are still open (an "
+        "ambiguous or missing model, a node type no source or several sources place). Each is "
+        "listed on standard error with the flag that answers it (--model, --skip-model, "
+        "--node); nothing was written.",
+    ),
     (errors.EXIT_INTERRUPTED, "Interrupted with Ctrl-C."),
 )
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -52,7 +53,7 @@ def settings() -> Settings:
 def dev_paths(env: environment.Environment) -> dict[str, str]:
     """The recorded dev nodes, name → absolute path."""
     document = environment.parse_pyproject(env.path(environment.PYPROJECT))
-    return {name: os.path.normpath(os.path.join(env.root, *path.split("/")))
+    return {name: os.path.normpath(path if os.path.isabs(path) else environment.at(env.root, path))
             for name, path in devnodes.dev_nodes(document).items()}
 
 
@@ -65,9 +66,11 @@ class NodeReport:
 
 
 def analyze(workflow: Workflow, env: environment.Environment | None, *,
-            server: str | None = None, offline: bool = False, ask: bool = False) -> NodeReport:
-    """The custom node packages ``workflow`` needs; on a terminal (``ask``), each type several
-    packages claim is a question."""
+            server: str | None = None, offline: bool = False, ask: bool = False,
+            answers: Mapping[str, nodepacks.Candidate] | None = None) -> NodeReport:
+    """The custom node packages ``workflow`` needs; ``answers`` place node types as the user
+    said (``--node``); on a terminal (``ask``), each type several packages claim is a
+    question."""
     config = settings()
     # git status only for the packs the workflow turns out to use: 100 packs cost 100 of them
     survey = customnodes.survey(env.comfyui if env else None, dev_paths(env) if env else None,
@@ -86,8 +89,10 @@ def analyze(workflow: Workflow, env: environment.Environment | None, *,
                 resolver.add_node_map(found.claims, found.core_types)
         hub = registry.Registry(web, config.registry_url)
         if resolver.pending():
-            answers = hub.nodes_for_types(resolver.pending())
-            resolver.add_registry({t: node for t, node in answers.items() if node})
+            known = hub.nodes_for_types(resolver.pending())
+            resolver.add_registry({t: node for t, node in known.items() if node})
+        if answers:
+            resolver.answer(answers)
         if ask:
             for usage in resolver.ambiguous():
                 picked = ui.pick(f'Several packages provide node type "{usage.type}":',

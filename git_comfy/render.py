@@ -7,6 +7,8 @@ import shlex
 
 import jinja2
 
+from git_comfy import ui
+
 
 def template_dir() -> str:
     """``git_comfy/templates`` in an installed wheel, ``templates/`` beside the package in a
@@ -14,6 +16,12 @@ def template_dir() -> str:
     package = os.path.dirname(os.path.abspath(__file__))
     installed = os.path.join(package, "templates")
     return installed if os.path.isdir(installed) else os.path.join(package, "..", "templates")
+
+
+def _markdown_code(text: object) -> str:
+    """Someone's text as Markdown inline code: control characters escaped, backticks (which
+    would end the span) replaced, so a name cannot inject links or HTML into a README."""
+    return "`" + ui.printable(str(text)).replace("`", "'") + "`"
 
 
 def render(name: str, **context: object) -> str:
@@ -24,4 +32,6 @@ def render(name: str, **context: object) -> str:
         autoescape=False,  # shell scripts and roff, not HTML
     )
     environment.filters["shquote"] = shlex.quote
+    environment.filters["mdcode"] = _markdown_code
+    environment.filters["human_size"] = ui.human_size
     return environment.get_template(name).render(**context)

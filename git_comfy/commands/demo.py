@@ -143,5 +143,10 @@ def run(*, directory: str | None) -> int:
     walk.step("comfy", "status")
     walk.say("Which models does a workflow use, and where are they on this machine?")
     walk.step("comfy", "analyze", "portraits/sailor")
+    walk.say("Share it: one bundle with the workflow, its models' hashes and its custom nodes")
+    walk.step("comfy", "export", "portraits/sailor", "--yes", "-o", "../sailor.tar.gz")
+    walk.step("comfy", "verify", "../sailor.tar.gz")
+    walk.say("The export is recorded in .cec/pyproject.toml (requires, models by hash)")
+    walk.step("comfy", "commit", "-q", "-m", "Export the sailor portrait")
     print(f"\nDone. Look around: cd {shlex.quote(studio)} && git log -p")
     return 0

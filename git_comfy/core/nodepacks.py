@@ -20,6 +20,7 @@ Pure: the shell gathers each source and hands it in.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -290,6 +291,17 @@ class Resolver:
         usage.candidates = ()
         self._place(usage, candidate, "chosen")
 
+    def answer(self, answers: Mapping[str, Candidate]) -> None:
+        """The user's answers given up front (``--node TYPE=PACKAGE``): each type named is
+        placed in that package, whatever the sources said; a candidate among the ambiguous
+        ones that is the same package is taken as it is (it knows more)."""
+        for usage in self.usages:
+            given = answers.get(usage.type)
+            if given is None:
+                continue
+            same = [c for c in usage.candidates if _same_package(c, given)]
+            self.choose(usage, same[0] if same else given)
+
     def registry_ids(self) -> list[str]:
         """Registry ids of packs not installed here, whose repository or versions the registry
         can tell (``/nodes/{id}``, ``/nodes/{id}/versions``)."""
@@ -387,6 +399,28 @@ class Resolver:
                 if name and self._hints.get(id_key(name)):
                     return self._hints[id_key(name)]
         return None
+
+
+def _same_package(one: Candidate, other: Candidate) -> bool:
+    if one.registry_id and other.registry_id:
+        return id_key(one.registry_id) == id_key(other.registry_id)
+    keys = [repo_key(c.repository) if c.repository else None for c in (one, other)]
+    return keys[0] is not None and keys[0] == keys[1]
+
+
+_REGISTRY_ID = re.compile(r"[a-z0-9][a-z0-9._-]{0,99}")
+
+
+def answer_candidate(text: str) -> Candidate | None:
+    """The package a ``--node TYPE=PACKAGE`` answer names: a registry id (``comfyui-kjnodes``)
+    or an https repository; None when it is neither."""
+    repository = packs.https_repository(text)
+    if repository is not None:
+        return Candidate(repository, None, repository)
+    registry_id = text.strip().lower()
+    if _REGISTRY_ID.fullmatch(registry_id):
+        return Candidate(registry_id, registry_id)
+    return None
 
 
 def _source(registry_id: str | None, version: str | None, repository: str | None) -> Source:

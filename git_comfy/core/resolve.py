@@ -17,6 +17,7 @@ RESOLVED = "resolved"
 AMBIGUOUS = "ambiguous"
 MISSING = "missing"
 INVALID = "invalid"
+SKIPPED = "skipped"  # the user's answer: leave this model out
 
 # how a resolution was reached, strongest first
 BY_HASH = "hash"
@@ -104,3 +105,8 @@ def resolve(ref: ModelRef, candidates: list[Candidate]) -> Resolution:
 def choose(resolution: Resolution, candidate: Candidate) -> Resolution:
     """The user's answer to an ambiguous or missing reference."""
     return replace(resolution, status=RESOLVED, candidate=candidate, how=BY_CHOICE)
+
+
+def skip(resolution: Resolution) -> Resolution:
+    """The user's answer to a missing (or unusable) reference: leave it out."""
+    return replace(resolution, status=SKIPPED, candidate=None, how=BY_CHOICE)

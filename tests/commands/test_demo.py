@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import tarfile
+import tomllib
 from pathlib import Path
 
 from conftest import git, git_comfy
@@ -19,7 +21,18 @@ def test_demo_walks_through_and_leaves_a_clean_environment(tmp_path: Path) -> No
         assert step in result.out
     studio = tmp_path / "d" / "studio"
     log = git("log", "--format=%s", cwd=studio).stdout.splitlines()
-    assert log == ["Stormy sea, seed 42", "Track the lighthouse and sailor workflows"]
+    assert log == ["Export the sailor portrait", "Stormy sea, seed 42",
+                   "Track the lighthouse and sailor workflows"]
+    bundle = tmp_path / "d" / "sailor.tar.gz"
+    assert "$ git comfy export portraits/sailor --yes -o ../sailor.tar.gz" in result.out
+    assert f"exported portraits/sailor → {bundle}" in result.out
+    assert "sailor.tar.gz: checksums OK (4 files" in result.out
+    with tarfile.open(bundle, "r:gz") as tar:
+        manifest = json.loads(tar.extractfile("manifest.json").read())  # type: ignore[union-attr]
+    assert [m["folder"] for m in manifest["models"]] == ["checkpoints", "loras"]
+    recorded = tomllib.loads((studio / ".cec" / "pyproject.toml").read_text())
+    assert recorded["tool"]["comfydock"]["workflows"]["portraits/sailor"]["requires"][
+        "models"] == [m["sha256"] for m in manifest["models"]]
     committed = json.loads(git("show", "HEAD:.cec/workflows/lighthouse.json", cwd=studio).stdout)
     seeds = [n["widgets_values"][0] for n in committed["nodes"] if n["type"] == "KSampler"]
     assert seeds == [42]

@@ -133,3 +133,12 @@ def test_analyze_knows_dev_nodes(env_repo: Path, comfyui: Path, comfy: Comfy) ->
     result = comfy("analyze", "dev", "--json", "--offline", cwd=env_repo)
     [item] = json.loads(result.out)["custom_nodes"]
     assert (item["package"], item["source"], item["status"]) == ("my-node", "dev", "installed")
+
+
+def test_a_dev_node_outside_the_work_tree_is_found_by_its_absolute_path(
+        env_repo: Path, comfy: Comfy, tmp_path: Path) -> None:
+    outside = dev_pack(tmp_path / "elsewhere" / "far-node", "Far")
+    assert comfy("node", "add", "--dev", str(outside), cwd=env_repo).code == 0
+    listed = comfy("node", "list", "--json", cwd=env_repo)
+    [pack] = [p for p in json.loads(listed.out)["packs"] if p["name"] == "far-node"]
+    assert pack["path"] == str(outside) and pack["node_types"] == ["Far"]
