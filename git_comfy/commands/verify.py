@@ -37,7 +37,7 @@ def check(path: str, *, require_signed: bool) -> dict[str, Any]:
         "workflow": manifest.workflow,
         "created": manifest.created,
         "tool_version": manifest.tool_version,
-        "members": len(contents.files) + 1,
+        "members": len(contents.files),
         "custom_nodes": len(manifest.nodes),
         "models": len(manifest.models),
         "signature": None if verdict is None else {

@@ -26,7 +26,7 @@ def test_demo_walks_through_and_leaves_a_clean_environment(tmp_path: Path) -> No
     bundle = tmp_path / "d" / "sailor.tar.gz"
     assert "$ git comfy export portraits/sailor --yes -o ../sailor.tar.gz" in result.out
     assert f"exported portraits/sailor → {bundle}" in result.out
-    assert "sailor.tar.gz: checksums OK (4 files" in result.out
+    assert "sailor.tar.gz: checksums OK (3 files" in result.out
     with tarfile.open(bundle, "r:gz") as tar:
         manifest = json.loads(tar.extractfile("manifest.json").read())  # type: ignore[union-attr]
     assert [m["folder"] for m in manifest["models"]] == ["checkpoints", "loras"]
