@@ -180,9 +180,9 @@ def _collect_as_user(node: Path) -> str:
             os._exit(0)
     os.close(write)
     with os.fdopen(read, "rb") as pipe:
-        message = pipe.read().decode()
+        said = pipe.read().decode()
     os.waitpid(pid, 0)
-    return message
+    return said
 
 
 def test_an_unreadable_folder_is_one_clear_error(node: Path) -> None:
