@@ -47,6 +47,15 @@ def _add_json(parser: argparse.ArgumentParser,
     parser.add_argument("--json", action="store_true", help=text)
 
 
+def _add_network(parser: argparse.ArgumentParser) -> None:
+    """The custom-node sources' options (analyze, export)."""
+    parser.add_argument("--server", metavar="URL",
+                        help="also ask a running ComfyUI (e.g. http://127.0.0.1:8188) which "
+                        "pack each node type comes from (its /object_info)")
+    parser.add_argument("--offline", action="store_true",
+                        help="use no network: the node map and registry answers cached before")
+
+
 def build_parser() -> argparse.ArgumentParser:
     import argparse
 
@@ -173,11 +182,7 @@ def build_parser() -> argparse.ArgumentParser:
     target = analyze.add_argument("target", metavar="TARGET", help="workflow name or file")
     target.completer = _complete_workflows  # type: ignore[attr-defined]
     _add_json(analyze, "print one JSON object (format, models, custom_nodes) instead of text")
-    analyze.add_argument("--server", metavar="URL",
-                         help="also ask a running ComfyUI (e.g. http://127.0.0.1:8188) which "
-                         "pack each node type comes from (its /object_info)")
-    analyze.add_argument("--offline", action="store_true",
-                         help="use no network: the node map and registry answers cached before")
+    _add_network(analyze)
 
     export = commands.add_parser(
         "export",
@@ -223,10 +228,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="bundle values that look like secrets anyway (they are listed)")
     _add_json(export, "print one JSON object (bundle, sha256, custom_nodes, models, warnings) "
               "instead of text")
-    export.add_argument("--server", metavar="URL",
-                        help="also ask a running ComfyUI which pack each node type comes from")
-    export.add_argument("--offline", action="store_true",
-                        help="use no network: the node map and registry answers cached before")
+    _add_network(export)
 
     verify = commands.add_parser(
         "verify",
