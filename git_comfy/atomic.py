@@ -41,10 +41,10 @@ def write(path: str, data: bytes, *, durable: bool = True, mode: int = 0o644) ->
             os.close(fd)
         os.replace(temp, path)
     except OSError as error:
-        _discard(temp)
+        discard(temp)
         raise FatalError(f"cannot write {path}: {error.strerror or error}") from None
     except BaseException:  # Ctrl-C: the target is untouched; leave no temporary file either
-        _discard(temp)
+        discard(temp)
         raise
     if durable and hasattr(os, "O_DIRECTORY"):
         dir_fd = os.open(os.path.dirname(path) or ".", os.O_RDONLY | os.O_DIRECTORY)
@@ -54,7 +54,7 @@ def write(path: str, data: bytes, *, durable: bool = True, mode: int = 0o644) ->
             os.close(dir_fd)
 
 
-def _discard(temp: str) -> None:
+def discard(temp: str) -> None:
     try:
         os.unlink(temp)
     except OSError:

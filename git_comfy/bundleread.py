@@ -353,6 +353,8 @@ class _Tree:
         if path == self._path:
             return self._fd
         self._release()
+        if not path:
+            return self._root
         fd = self._root
         parts = path.split("/")
         try:

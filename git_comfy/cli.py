@@ -247,6 +247,41 @@ def build_parser() -> argparse.ArgumentParser:
                         help="fail unless the bundle has a good signature")
     _add_json(verify, "print one JSON object (bundle, members, signature) instead of text")
 
+    importing = commands.add_parser(
+        "import",
+        help="bring a bundle's workflow and models onto this machine",
+        description=(
+            "Read a bundle as a stranger's (every member's name, type, size and checksum, the "
+            "manifest's fields, and the signature beside it when there is one), then plan: "
+            "each custom node it needs and whether this ComfyUI has it, each pip requirement "
+            "with a verdict (ok, warn, blocked), each model — found on this machine by its "
+            "SHA-256 (used where it is in this ComfyUI, else hard-linked or copied in), "
+            "downloaded from its source, or missing —, and where the workflow will be written. "
+            "--dry-run stops there. Otherwise, after one question on a terminal (--yes "
+            "elsewhere), the models are brought (downloads resume their .part files and are "
+            "verified by SHA-256 while they stream), the workflow's model names are rewritten "
+            "to where the models are here, and it is written into ComfyUI's workflows folder, "
+            "tracked, with its requirements recorded. Custom nodes are listed for you to "
+            "install. Running it again finishes an interrupted import."
+        ),
+    )
+    importing.add_argument("bundle", metavar="BUNDLE", help="the .tar.gz bundle")
+    importing.add_argument("-n", "--dry-run", action="store_true",
+                           help="show the plan and change nothing")
+    importing.add_argument("-y", "--yes", action="store_true",
+                           help="ask nothing: go ahead with the plan")
+    importing.add_argument("--as", dest="as_name", metavar="NAME",
+                           help="the workflow's name in ComfyUI (default: the bundle's)")
+    importing.add_argument("--force", action="store_true",
+                           help="replace a different workflow of that name (a backup is kept)")
+    importing.add_argument("--require-signed", action="store_true",
+                           help="refuse a bundle without a trusted signature (also git config "
+                           "comfy.requireSignedBundles)")
+    importing.add_argument("--allow-missing-models", action="store_true",
+                           help="with --yes, import even when a required model can be found "
+                           "nowhere")
+    _add_json(importing, "print one JSON object (the plan, and what was done) instead of text")
+
     models = commands.add_parser(
         "models",
         help="index the model files on this machine",
@@ -359,8 +394,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="walk through git-comfy on built-in sample data",
         description=(
             "Build a ComfyUI-shaped folder with sample workflows and small model files and an "
-            "environment beside it, then run init, track, commit, an edit, status and commit "
-            "again, printing each step. Needs no network."
+            "environment beside it, then run init, track, commit, an edit, status, commit "
+            "again, analyze, export and verify; then import the bundle into a second "
+            "environment whose ComfyUI holds the same models under other names (found by "
+            "their SHA-256), printing each step. Needs no network."
         ),
     )
     demo.add_argument("directory", nargs="?", metavar="DIR",
@@ -422,6 +459,13 @@ def _dispatch(args: argparse.Namespace) -> int:
 
         return verify.run(path=args.bundle, require_signed=args.require_signed,
                           as_json=args.json)
+    if command == "import":
+        from git_comfy.commands import import_
+
+        return import_.run(path=args.bundle, dry_run=args.dry_run, yes=args.yes,
+                           as_name=args.as_name, force=args.force,
+                           require_signed=args.require_signed,
+                           allow_missing=args.allow_missing_models, as_json_output=args.json)
     if command == "models":
         from git_comfy.commands import models
 

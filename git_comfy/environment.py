@@ -24,7 +24,7 @@ _CACHE = "git-comfy-tracked"  # in the per-worktree git dir: derived data, never
 
 TYPE_CHECKING = False  # the hook path must not pay for importing typing
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterable
     from typing import Any
 
 
@@ -174,3 +174,41 @@ def workflows_of(document: Any) -> Any:
     tool = document.setdefault("tool", tomlkit.table(True))
     comfydock = tool.setdefault("comfydock", tomlkit.table(True))
     return comfydock.setdefault("workflows", tomlkit.table())
+
+
+def record_requirements(env: Environment, name: str, stamp: str, nodes: Iterable[str],
+                        models: Iterable[tuple[str, str, int, str | None]]) -> None:
+    """The seed's "After export" tables for workflow ``name`` (export and import write them):
+    ``exported_at``, ``requires.nodes``, ``requires.models`` and ``models.<sha256>`` (filename,
+    size, source), with tomlkit. An inline ``{tracked = true}`` entry becomes a table; the rest
+    of the file stays as it was. ``models``: (sha256, filename, size, source or None)."""
+    import tomlkit
+
+    rows = list(models)
+
+    def change(document: Any) -> None:
+        workflows = workflows_of(document)
+        entry = workflows.get(name)
+        if not isinstance(entry, tomlkit.items.Table):
+            table = tomlkit.table()
+            for key, value in (entry or {}).items():
+                table[key] = value
+            workflows[name] = table
+            entry = table
+        entry["tracked"] = True
+        entry["exported_at"] = stamp
+        requires = tomlkit.table()
+        requires["nodes"] = sorted(set(nodes))
+        requires["models"] = [digest for digest, *_ in rows]
+        entry["requires"] = requires
+        table = tomlkit.table()
+        for digest, filename, size, source in rows:
+            item = tomlkit.inline_table()
+            item.update({"filename": filename, "size": size})
+            if source:
+                item["source"] = source
+            table[digest] = item
+        table.add(tomlkit.nl())  # what follows keeps its blank line
+        entry["models"] = table
+
+    edit_pyproject(env, change)

@@ -310,38 +310,6 @@ def finish_signature(path: str, sign: bool) -> str | None:
     return None
 
 
-def record(env: environment.Environment, name: str, manifest: bundle.Manifest) -> None:
-    """The seed's "After export" tables, written with tomlkit: the workflow's entry becomes a
-    table (an inline ``{tracked = true}`` is moved), everything else stays as it was."""
-    import tomlkit
-
-    def change(document: Any) -> None:
-        workflows = environment.workflows_of(document)
-        entry = workflows.get(name)
-        if not isinstance(entry, tomlkit.items.Table):
-            table = tomlkit.table()
-            for key, value in (entry or {"tracked": True}).items():
-                table[key] = value
-            workflows[name] = table
-            entry = table
-        entry["exported_at"] = manifest.created
-        requires = tomlkit.table()
-        requires["nodes"] = sorted({n.package for n in manifest.nodes})
-        requires["models"] = [m.sha256 for m in manifest.models]
-        entry["requires"] = requires
-        table = tomlkit.table()
-        for model in manifest.models:
-            item = tomlkit.inline_table()
-            item.update({"filename": model.filename, "size": model.size})
-            if model.sources:
-                item["source"] = model.sources[0]
-            table[model.sha256] = item
-        table.add(tomlkit.nl())  # what follows keeps its blank line
-        entry["models"] = table
-
-    environment.edit_pyproject(env, change)
-
-
 def report(made: Made, signature: str | None) -> dict[str, Any]:
     manifest = made.manifest
     return {

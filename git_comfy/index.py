@@ -312,6 +312,22 @@ class ModelIndex:
     def by_sha256(self, hexdigest: str) -> list[IndexedModel]:
         return self._models("sha256 = ?", [hexdigest.lower()])
 
+    def by_quick_hash(self, quick_hash: str, size: int) -> list[IndexedModel]:
+        """Files that may be a model of that size and sampled hash (only the SHA-256 proves
+        it)."""
+        return self._models("quick_hash = ? AND size = ?", [quick_hash, size])
+
+    def remember(self, path: str, sha256: str) -> None:
+        """Records the SHA-256 of a file git comfy has just written itself (a download verified
+        while it streamed, a link or copy of a verified file), found by the last scan: it need
+        not be read again, however recent it is."""
+        size, mtime_ns, inode, dev = modelfiles.file_identity(os.stat(path))
+        with _errors(self.path), self._transaction():
+            self.connection.execute(
+                "UPDATE files SET sha256 = ?, settled = 1 WHERE path = ? AND size = ? AND "
+                "mtime_ns = ? AND inode = ? AND dev = ?",
+                (sha256.lower(), path, size, mtime_ns, inode, dev))
+
     def sources(self, sha256: str) -> list[str]:
         """Download addresses recorded for the model with this SHA-256, oldest first."""
         return [url for (url,) in self._query(

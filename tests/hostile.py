@@ -29,6 +29,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from git_comfy.core import bundle
+
 TarFormat = Literal[0, 1, 2]  # tarfile.USTAR_FORMAT, GNU_FORMAT, PAX_FORMAT
 
 MANIFEST = "manifest.json"
@@ -74,12 +76,15 @@ def sha256(data: bytes) -> str:
 
 
 def manifest(files: Mapping[str, tuple[int, str]]) -> bytes:
-    """A manifest in the shape of core/bundle.py's: ``files`` maps names to size and hash."""
-    document = {
-        "format": "git-comfy-bundle", "format_version": 1, "created_by": "tests/hostile.py",
-        "files": {name: {"size": size, "sha256": digest} for name, (size, digest) in files.items()},
-    }
-    return json.dumps(document, indent=1).encode()
+    """A manifest in core/bundle.py's real format (so that the import command's own checks pass
+    and the reader's rules are what trips): ``files`` maps names to size and hash. ASCII JSON:
+    a hostile name may hold lone surrogates."""
+    document = json.loads(bundle.to_json(bundle.Manifest(
+        tool_version="0.0.0", created="2026-01-01T00:00:00Z", workflow="hostile",
+        workflow_format="ui")))
+    document["files"] = {name: {"size": size, "sha256": digest}
+                         for name, (size, digest) in files.items()}
+    return json.dumps(document, indent=2).encode()
 
 
 def entry(member: Member, format: TarFormat = tarfile.PAX_FORMAT) -> bytes:

@@ -10,7 +10,7 @@ import subprocess
 import time
 from pathlib import Path
 
-PROMPTS = (b"Choose [", b"Folder to add: ")
+PROMPTS = (b"Choose [", b"Folder to add: ", b"[y/N] ")
 
 
 def run_on_terminal(argv: list[str], cwd: Path, answers: list[str]) -> tuple[int, str]:

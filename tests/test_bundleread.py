@@ -444,3 +444,21 @@ def test_malformed_archives(build: Callable[[], bytes], fragment: str, tmp_path:
 def test_an_unreadable_bundle_is_one_line(tmp_path: Path) -> None:
     assert refusal(str(tmp_path)).startswith(f"cannot read {tmp_path}: ")
     assert "No such file" in refusal(str(tmp_path / "absent.tar.gz"))
+
+
+def test_a_top_level_file_after_nested_ones_lands_in_dest(tmp_path: Path) -> None:
+    """What export writes: ``nodes/…`` sorts before ``workflow.json``."""
+    from git_comfy import bundlewrite
+    from git_comfy.core import bundle
+
+    members = {"README.md": b"read me", "nodes/dev/a/b.py": b"x = 1\n", "workflow.json": b"{}"}
+    manifest = bundle.to_json(bundle.Manifest(
+        tool_version="t", created="2026-01-01T00:00:00Z", workflow="w", workflow_format="ui",
+        files=bundlewrite.checksums(members)))
+    path = tmp_path / "b.tar.gz"
+    path.write_bytes(bundlewrite.archive(manifest, members, 0))
+    dest = tmp_path / "dest"
+    dest.mkdir(mode=0o700)
+    bundleread.read(str(path), bundle.expected_members, dest=str(dest))
+    assert {str(p.relative_to(dest)): p.read_bytes() for p in dest.rglob("*") if p.is_file()} \
+        == {**members, "manifest.json": manifest}

@@ -603,3 +603,36 @@ def test_progress_waits_before_drawing() -> None:
 ])
 def test_human_size(size: int, text: str) -> None:
     assert ui.human_size(size) == text
+
+
+def test_a_version_1_index_gains_the_sources_table_and_keeps_its_folders(
+        tmp_path: Path) -> None:
+    path = tmp_path / "v1.sqlite3"
+    with sqlite3.connect(path) as connection:
+        for statement in index_module._SCHEMA:
+            if "sources" not in statement:
+                connection.execute(statement)
+        connection.execute("INSERT INTO dirs (path, added_ns) VALUES ('/models/extra', 1)")
+        connection.execute("PRAGMA user_version = 1")
+    with ModelIndex.open(str(path)) as opened:
+        assert opened.added_dirs() == ["/models/extra"]
+        opened.add_source("a" * 64, "https://example.com/a.safetensors")
+        opened.add_source("a" * 64, "https://example.com/a.safetensors")
+        assert opened.sources("a" * 64) == ["https://example.com/a.safetensors"]
+    with sqlite3.connect(path) as connection:
+        assert connection.execute("PRAGMA user_version").fetchone()[0] == 2
+
+
+def test_remember_records_the_hash_of_a_file_just_written(tmp_path: Path) -> None:
+    folder = tmp_path / "models" / "loras"
+    folder.mkdir(parents=True)
+    model = folder / "new.safetensors"
+    model.write_bytes(b"fresh bytes")  # too recent for a scan to cache its SHA-256
+    digest = hashlib.sha256(b"fresh bytes").hexdigest()
+    with ModelIndex.open(str(tmp_path / "index.sqlite3")) as opened:
+        opened.scan([Root("loras", str(folder), "add-dir")])
+        assert opened.by_sha256(digest) == []
+        opened.remember(str(model), digest)
+        [found] = opened.by_sha256(digest)
+        assert found.path == str(model)
+        assert opened.by_quick_hash(found.quick_hash, found.size) == [found]

@@ -1,17 +1,24 @@
 """A real HTTP server on 127.0.0.1, in a thread, for the network tests: each path answers as the
-test says — JSON, an HTML page, a status, slowly, cut short, revalidated by ETag — and every
-request is recorded. Shaped like the Comfy Registry, ComfyUI-Manager's node map, or ComfyUI."""
+test says — JSON, an HTML page, a status, slowly, cut short, revalidated by ETag, byte ranges,
+redirects, over TLS — and every request is recorded. Shaped like the Comfy Registry,
+ComfyUI-Manager's node map, ComfyUI, or a model host (Hugging Face and its CDN: ``127.0.0.1``
+and ``localhost`` name the same server as two hosts)."""
 
 from __future__ import annotations
 
 import contextlib
 import json
+import re
+import shutil
 import socket
+import ssl
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 
@@ -24,6 +31,10 @@ class Route:
     etag: str | None = None  # answers 304 to a matching If-None-Match
     length: int | None = None  # a Content-Length to declare instead of the body's
     cut: bool = False  # send half the body, then close the connection
+    cut_at: int | None = None  # send this many bytes of the body, then close the connection
+    ranges: bool = False  # answer "Range: bytes=N-" with 206 and Content-Range, or 416
+    sized: bool = True  # False: no Content-Length, the body ends when the connection does
+    headers: dict[str, str] = field(default_factory=dict)  # more headers (Location, …)
 
 
 @dataclass
@@ -52,25 +63,41 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_response(304)
             self.end_headers()
             return
-        self.send_response(route.status)
+        status, body, headers = _ranged(route, self.headers.get("Range", ""))
+        self.send_response(status)
         self.send_header("Content-Type", route.content_type)
-        self.send_header("Content-Length", str(route.length or len(route.body)))
+        if route.sized:
+            self.send_header("Content-Length", str(route.length or len(body)))
         if route.etag:
             self.send_header("ETag", route.etag)
+        for name, value in headers.items():
+            self.send_header(name, value)
         self.end_headers()
         try:
-            if route.cut:
-                self.wfile.write(route.body[: len(route.body) // 2])
+            if route.cut or route.cut_at is not None:
+                self.wfile.write(body[: len(body) // 2 if route.cut_at is None else route.cut_at])
                 self.wfile.flush()
                 self.connection.shutdown(socket.SHUT_RDWR)
                 self.close_connection = True
             else:
-                self.wfile.write(route.body)
+                self.wfile.write(body)
         except OSError:
             pass  # the client gave up (a timeout test): nothing to tell
 
     def log_message(self, format: str, *args: Any) -> None:
         pass
+
+
+def _ranged(route: Route, asked: str) -> tuple[int, bytes, dict[str, str]]:
+    """The status, body and headers for a request that may ask for ``bytes=N-``."""
+    match = re.fullmatch(r"bytes=(\d+)-", asked) if route.ranges else None
+    if match is None:
+        return route.status, route.body, route.headers
+    start, size = int(match[1]), len(route.body)
+    if start >= size:
+        return 416, b"", {**route.headers, "Content-Range": f"bytes */{size}"}
+    return 206, route.body[start:], {**route.headers,
+                                     "Content-Range": f"bytes {start}-{size - 1}/{size}"}
 
 
 class _Quiet(ThreadingHTTPServer):
@@ -82,11 +109,15 @@ class _Quiet(ThreadingHTTPServer):
 
 
 @contextlib.contextmanager
-def serve() -> Iterator[Server]:
-    """A running server; ``server.url`` is its base address."""
+def serve(tls: ssl.SSLContext | None = None) -> Iterator[Server]:
+    """A running server; ``server.url`` is its base address (https with a ``tls`` context)."""
     handler: type[_Handler] = type("Handler", (_Handler,), {})  # one state per server
     httpd = _Quiet(("127.0.0.1", 0), handler)
-    state = Server(f"http://127.0.0.1:{httpd.server_address[1]}")
+    if tls is not None:  # the handshake happens in the handler's thread, at its first read
+        httpd.socket = tls.wrap_socket(httpd.socket, server_side=True,
+                                       do_handshake_on_connect=False)
+    scheme = "http" if tls is None else "https"
+    state = Server(f"{scheme}://127.0.0.1:{httpd.server_address[1]}")
     handler.server_state = state
     thread = threading.Thread(target=httpd.serve_forever, args=(0.02,), daemon=True)
     thread.start()
@@ -104,3 +135,18 @@ def free_port() -> int:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
     return port
+
+
+def self_signed(folder: Path) -> tuple[ssl.SSLContext, str] | None:
+    """A server context with a new self-signed certificate for ``127.0.0.1`` and ``localhost``,
+    and the certificate's file (the CA a client is to trust); None without openssl."""
+    if shutil.which("openssl") is None:
+        return None
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                    "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2", "-subj",
+                    "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost",
+                    "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    return context, str(cert)

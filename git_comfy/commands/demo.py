@@ -27,13 +27,17 @@ _SOURCE_MARKERS = ("comfy", "custom_nodes", "input", "output")
 
 
 def model_bytes(name: str, size: int) -> bytes:
-    """A small, valid safetensors file (or an opaque blob for other extensions) whose content
-    depends on ``name``, so that every demo model has its own hash."""
+    """A small, valid safetensors file (one U8 tensor of ``size`` bytes), or an opaque blob for
+    other extensions, whose content depends on ``name``, so that every demo model has its own
+    hash."""
     blocks = [hashlib.sha256(f"{name}:{n}".encode()).digest() for n in range(-(-size // 32))]
     payload = b"".join(blocks)[:size]
     if not name.endswith(".safetensors"):
         return payload
-    header = json.dumps({"__metadata__": {"source": "git comfy demo", "name": name}}).encode()
+    header = json.dumps({
+        "__metadata__": {"source": "git comfy demo", "name": name},
+        "weight": {"dtype": "U8", "shape": [size], "data_offsets": [0, size]},
+    }).encode()
     header += b" " * (-len(header) % 8)
     return len(header).to_bytes(8, "little") + header + payload
 
@@ -96,6 +100,42 @@ class _Walkthrough:
             raise FatalError(f"the demo step `{shown}` failed (exit {done.returncode})")
 
 
+def _friend_comfyui(path: str) -> str:
+    """A second machine's ComfyUI: the same model files, filed under other names, and none of
+    the sample workflows."""
+    build_comfyui(path)
+    models = os.path.join(path, "models")
+    os.rename(os.path.join(models, "checkpoints", "sd15", "dreamshaper_8.safetensors"),
+              os.path.join(models, "checkpoints", "DreamShaper v8.safetensors"))
+    os.rename(os.path.join(models, "loras", "portrait_detail_v2.safetensors"),
+              os.path.join(models, "loras", "detail-portrait.safetensors"))
+    shutil.rmtree(os.path.join(path, "user", "default", "workflows"))
+    os.makedirs(os.path.join(path, "user", "default", "workflows"))
+    return path
+
+
+def _import_elsewhere(base: str) -> None:
+    """The receiving side: a friend's ComfyUI whose models have other names."""
+    friend = os.path.join(base, "friend")
+    comfyui = _friend_comfyui(os.path.join(friend, "ComfyUI"))
+    studio = os.path.join(friend, "studio")
+    os.makedirs(studio)
+    walk = _Walkthrough(studio)
+    walk.say("A friend imports the bundle into their own environment, where the same models "
+             "have other names")
+    walk.step("init", "-q")
+    walk.step("comfy", "init", "--comfyui", "../ComfyUI")
+    walk.step("config", "comfy.indexPath", os.path.join(friend, "model-index.sqlite3"))
+    walk.step("comfy", "import", "../../sailor.tar.gz", "--dry-run")
+    walk.step("comfy", "import", "../../sailor.tar.gz", "--yes")
+    walk.say("The imported workflow names the friend's files, found by their SHA-256")
+    with open(os.path.join(comfyui, "user", "default", "workflows", "portraits", "sailor.json"),
+              encoding="utf-8") as file:
+        loaders = [n["widgets_values"][0] for n in json.load(file)["nodes"]
+                   if n["type"] in ("CheckpointLoaderSimple", "LoraLoader")]
+    print("  " + ", ".join(loaders), flush=True)
+
+
 def _prepare(directory: str | None) -> str:
     if directory is None:
         return tempfile.mkdtemp(prefix="git-comfy-demo-")
@@ -148,5 +188,7 @@ def run(*, directory: str | None) -> int:
     walk.step("comfy", "verify", "../sailor.tar.gz")
     walk.say("The export is recorded in .cec/pyproject.toml (requires, models by hash)")
     walk.step("comfy", "commit", "-q", "-m", "Export the sailor portrait")
-    print(f"\nDone. Look around: cd {shlex.quote(studio)} && git log -p")
+    _import_elsewhere(base)
+    print(f"\nDone. Look around: cd {shlex.quote(studio)} && git log -p\n"
+          f"The friend's side: {shlex.quote(os.path.join(base, 'friend'))}")
     return 0

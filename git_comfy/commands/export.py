@@ -230,7 +230,11 @@ def run(*, name: str, rev: str | None, output: str | None, yes: bool, sign: bool
         made = exportbundle.make(env, parts, search, name=name, created=created, stamp=stamp,
                                  path=path, format_=workflow.format, layout=data)
     signature = exportbundle.finish_signature(path, sign)
-    exportbundle.record(env, name, made.manifest)
+    manifest = made.manifest
+    environment.record_requirements(
+        env, name, manifest.created, (n.package for n in manifest.nodes),
+        ((m.sha256, m.filename, m.size, m.sources[0] if m.sources else None)
+         for m in manifest.models))
     report = exportbundle.report(made, signature)
     if as_json:
         json.dump(report, sys.stdout, indent=2, ensure_ascii=False)

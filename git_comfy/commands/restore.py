@@ -58,7 +58,7 @@ def backup_path(folder: str, name: str) -> str:
     return path
 
 
-def _backup(folder: str, name: str, saved: bytes) -> str:
+def backup(folder: str, name: str, saved: bytes) -> str:
     path = backup_path(folder, name)
     try:
         os.makedirs(os.path.dirname(path), exist_ok=True)
@@ -99,7 +99,7 @@ def run(*, name: str, source: str | None, force: bool) -> int:
                     f"workflow {name} in ComfyUI has changes that are not committed; commit "
                     f"them (git comfy commit), or rerun with --force to restore anyway and "
                     f"keep them in {os.path.join(folder, BACKUPS)}")
-            kept = _backup(folder, name, saved)
+            kept = backup(folder, name, saved)
     try:
         os.makedirs(os.path.dirname(target), exist_ok=True)
     except OSError as error:

@@ -52,13 +52,13 @@ _TABLE: dict[str, tuple[tuple[LoaderInput, ...], Source]] = {
     **{node_type: (rows, "loader") for node_type, rows in LOADERS.items()},
 }
 _NO_ROWS: tuple[None, Source] = (None, "extension")
-_NESTED_DEPTH = 4  # how deep the generic scan looks into dict/list widget values
+NESTED_DEPTH = 4  # how deep the generic scan looks into dict/list widget values
 
 # ComfyUI's tokenizer (comfy/sd1_clip.py) reads "embedding:" at the start of a word or of a
 # weighted "(…)" segment; the name runs to the next space, comma or parenthesis, and a
 # "(embedding:name:1.2)" weight is not part of it.
-_EMBEDDING = re.compile(r"(?:^|(?<=[\s()]))embedding:([^\s,()]+)")
-_WEIGHT = re.compile(r":[-+]?(?:\d+\.?\d*|\.\d+)$")
+EMBEDDING = re.compile(r"(?:^|(?<=[\s()]))embedding:([^\s,()]+)")
+WEIGHT = re.compile(r":[-+]?(?:\d+\.?\d*|\.\d+)$")
 _DRIVE = re.compile(r"[A-Za-z]:")
 _WINDOWS_DEVICES = frozenset(
     {"CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$"}
@@ -103,7 +103,7 @@ def references(workflow: Workflow) -> list[ModelRef]:
         if rows is not None:
             for row in rows:
                 value = node.widget(row.name, row.index)
-                if _names_a_file(value) and value not in row.not_models:
+                if names_a_file(value) and value not in row.not_models:
                     found.add(value, row.folder, node, source)
         listed = node.properties.get("models")
         listed = listed if type(listed) is list and listed else None
@@ -112,12 +112,12 @@ def references(workflow: Workflow) -> list[ModelRef]:
                 if "embedding:" in value:
                     for name in _embeddings(value):
                         found.add(name, EMBEDDINGS, node, "embedding")
-                if (rows is None and _has_model_extension(value) and _names_a_file(value)
+                if (rows is None and has_model_extension(value) and names_a_file(value)
                         and not (listed and _listed(listed, value))):
                     found.add(value, None, node, "extension")  # listed ones: folder below
             elif rows is None and (type(value) is dict or type(value) is list):
                 for nested in _nested_strings(value):
-                    if _has_model_extension(nested) and _names_a_file(nested):
+                    if has_model_extension(nested) and names_a_file(nested):
                         found.add(nested, None, node, "extension")
         if listed:
             strings = {value for value in values if type(value) is str}
@@ -194,11 +194,11 @@ def folder_problem(folder: str) -> str | None:
     return f"names the folder {folder!r}, which is not a model folder key"
 
 
-def _names_a_file(value: Any) -> TypeGuard[str]:
+def names_a_file(value: Any) -> TypeGuard[str]:
     return type(value) is str and bool(value.strip()) and value.casefold() not in _NO_FILE
 
 
-def _has_model_extension(value: str) -> bool:
+def has_model_extension(value: str) -> bool:
     if value.endswith(_EXTENSIONS):
         return True
     dot = value.rfind(".", len(value) - _LONGEST_EXTENSION)  # mixed case: ".SafeTensors"
@@ -206,8 +206,8 @@ def _has_model_extension(value: str) -> bool:
 
 
 def _embeddings(text: str) -> Iterator[str]:
-    for match in _EMBEDDING.finditer(text):
-        name = _WEIGHT.sub("", match.group(1))
+    for match in EMBEDDING.finditer(text):
+        name = WEIGHT.sub("", match.group(1))
         if name:
             yield name
 
@@ -221,7 +221,7 @@ def _nested_strings(value: dict[str, Any] | list[Any]) -> Iterator[str]:
         for inner in item.values() if isinstance(item, dict) else item:
             if type(inner) is str:
                 yield inner
-            elif isinstance(inner, dict | list) and depth < _NESTED_DEPTH:
+            elif isinstance(inner, dict | list) and depth < NESTED_DEPTH:
                 stack.append((inner, depth + 1))
 
 
@@ -257,7 +257,7 @@ class _Found:
     def entry(self, entry: dict[str, Any], node: Node | None, source: Source) -> None:
         """A ``models`` entry: {name, url, directory, hash?, hash_type?}."""
         name = entry.get("name")
-        if not _names_a_file(name):
+        if not names_a_file(name):
             return
         directory = entry.get("directory")
         url = entry.get("url")

@@ -114,6 +114,23 @@ class Requirement:
     notes: tuple[str, ...] = ()
 
 
+def installed_pack(installed: Sequence[Pack], package: str, registry_id: str | None,
+                   repository: str | None, node_type: str | None = None) -> Pack | None:
+    """The installed pack a package names (same registry id, folder or repository),
+    preferring an enabled one (that defines ``node_type``, when given)."""
+    ids = {id_key(v) for v in (registry_id, package) if v}
+    repo = repo_key(repository) if repository else None
+    matches = [
+        pack for pack in installed
+        if (pack.identity.registry_id and id_key(pack.identity.registry_id) in ids)
+        or packs.folder_key(pack.name) in ids
+        or (repo and pack.identity.repository and repo_key(pack.identity.repository) == repo)
+    ]
+    matches.sort(key=lambda p: (p.disabled, node_type is not None and node_type not in p.types,
+                                not p.dev))
+    return matches[0] if matches else None
+
+
 def usages(workflow: Workflow, builtin: Collection[str]) -> list[Usage]:
     """The node types of ``workflow`` that are not built in, one usage per (type, cnr_id,
     aux_id), in document order."""
@@ -181,19 +198,8 @@ class Resolver:
         return sorted({u.type for u in self.usages if u.status is None})
 
     def _installed(self, candidate: Candidate, node_type: str) -> Pack | None:
-        """The installed pack ``candidate`` names (same registry id, folder or repository),
-        preferring an enabled one that defines the type."""
-        ids = {id_key(v) for v in (candidate.registry_id, candidate.package) if v}
-        repo = repo_key(candidate.repository) if candidate.repository else None
-        matches = [
-            pack for pack in self.packs
-            if (pack.identity.registry_id and id_key(pack.identity.registry_id) in ids)
-            or packs.folder_key(pack.name) in ids
-            or (repo and pack.identity.repository
-                and repo_key(pack.identity.repository) == repo)
-        ]
-        matches.sort(key=lambda p: (p.disabled, node_type not in p.types, not p.dev))
-        return matches[0] if matches else None
+        return installed_pack(self.packs, candidate.package, candidate.registry_id,
+                              candidate.repository, node_type)
 
     def _place(self, usage: Usage, candidate: Candidate, how: str) -> None:
         installed = candidate.installed or self._installed(candidate, usage.type)

@@ -30,6 +30,12 @@ def test_demo_walks_through_and_leaves_a_clean_environment(tmp_path: Path) -> No
     with tarfile.open(bundle, "r:gz") as tar:
         manifest = json.loads(tar.extractfile("manifest.json").read())  # type: ignore[union-attr]
     assert [m["folder"] for m in manifest["models"]] == ["checkpoints", "loras"]
+    friend = tmp_path / "d" / "friend" / "ComfyUI" / "user" / "default" / "workflows"
+    received = json.loads((friend / "portraits" / "sailor.json").read_text())
+    assert sorted(n["widgets_values"][0] for n in received["nodes"]
+                  if n["type"] in ("CheckpointLoaderSimple", "LoraLoader")) == [
+        "DreamShaper v8.safetensors", "detail-portrait.safetensors"]
+    assert "models: 2 here" in result.out
     recorded = tomllib.loads((studio / ".cec" / "pyproject.toml").read_text())
     assert recorded["tool"]["comfydock"]["workflows"]["portraits/sailor"]["requires"][
         "models"] == [m["sha256"] for m in manifest["models"]]

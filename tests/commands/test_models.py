@@ -102,9 +102,9 @@ def test_list_text_is_aligned(scanned: Path, comfyui: Path, comfy: Comfy) -> Non
     assert (result.code, result.err) == (0, "")
     models = comfyui / "models"
     assert result.out.splitlines() == [
-        f"checkpoints     sd15/dreamshaper_8.safetensors  64.1 KiB  -  "
+        f"checkpoints     sd15/dreamshaper_8.safetensors  64.2 KiB  -  "
         f"{models / 'checkpoints' / 'sd15' / 'dreamshaper_8.safetensors'}",
-        f"loras           portrait_detail_v2.safetensors  16.1 KiB  -  "
+        f"loras           portrait_detail_v2.safetensors  16.2 KiB  -  "
         f"{models / 'loras' / 'portrait_detail_v2.safetensors'}",
         f"upscale_models  4x-demo.pth                      8.0 KiB  -  "
         f"{models / 'upscale_models' / '4x-demo.pth'}",

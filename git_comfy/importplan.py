@@ -1,0 +1,171 @@
+"""Import's first half: a stranger's bundle read and verified, and the plan made — what each
+custom node, pip requirement and model means on this machine, and where the workflow goes —
+before anything changes (seed, "Import Command"; notes/security.md).
+
+The bundle is copied into a fresh private folder first and everything — the signature, the
+checksums, the manifest — is checked on that copy, so a file changed meanwhile cannot slip
+between the check and the use.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from git_comfy import (
+    atomic,
+    bundleread,
+    comfyui,
+    customnodes,
+    environment,
+    git,
+    modelplace,
+    nodeanalysis,
+    signing,
+    ui,
+)
+from git_comfy.core import bundle, graph, jsonsafe, models, nodepacks, pipcheck, project, substitute
+from git_comfy.errors import FatalError
+from git_comfy.index import ModelIndex
+
+MAX_BUNDLE = bundleread.Limits().total  # a bundle is a workflow and source code, never models
+REQUIRE_SIGNED = "comfy.requireSignedBundles"
+
+# what the workflow file at the destination is, compared with what the import would write
+NEW, SAME, DIFFERS = "new", "same", "differs"
+
+
+@dataclass(frozen=True)
+class NodePlan:
+    node: bundle.Node
+    state: str  # installed (same version), other-version, missing, dev
+    installed_version: str | None
+    installed_path: str | None
+    pip: tuple[pipcheck.Verdict, ...]
+
+
+@dataclass
+class Plan:
+    bundle_path: str
+    manifest: bundle.Manifest
+    signature: signing.Verdict | None
+    name: str  # the workflow's name in ComfyUI
+    target: str  # its file
+    destination: str  # NEW, SAME or DIFFERS
+    document: dict[str, Any]  # the workflow as it will be written (model names substituted)
+    layout: str | int | None
+    nodes: list[NodePlan]
+    placements: list[modelplace.Placement]
+
+    def missing_required(self) -> list[modelplace.Placement]:
+        return [p for p in self.placements
+                if p.action == modelplace.MISSING and p.model.required]
+
+
+@contextmanager
+def private_copy(path: str) -> Iterator[str]:
+    """The bundle copied into a fresh folder only this user can read; removed at the end."""
+    try:
+        info = os.stat(path)
+    except OSError as error:
+        raise FatalError(f"cannot read the bundle {path}: {error.strerror}") from None
+    if not os.path.isfile(path):
+        raise FatalError(f"{path} is not a bundle file")
+    if info.st_size > MAX_BUNDLE:
+        raise FatalError(f"{path} is {ui.human_size(info.st_size)}: larger than any bundle "
+                         f"({ui.human_size(MAX_BUNDLE)}); it is not one")
+    folder = tempfile.mkdtemp(prefix="git-comfy-import-")
+    try:
+        copy = os.path.join(folder, "bundle.tar.gz")
+        try:
+            shutil.copyfile(path, copy)
+        except OSError as error:
+            raise FatalError(f"cannot read the bundle {path}: {error.strerror}") from None
+        yield copy
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def required_signature() -> bool:
+    value = git.config_get(REQUIRE_SIGNED)
+    return value is not None and value.lower() in ("true", "yes", "on", "1")
+
+
+def _signature(path: str, copy: str, require: bool) -> signing.Verdict | None:
+    """The verdict on the signature beside the bundle (verified against the private copy)."""
+    signature = signing.signature_path(path)
+    verdict = signing.verify(copy, signature) if os.path.exists(signature) else None
+    if verdict is not None and verdict.status == "bad":
+        raise FatalError(f"{path}: the signature does not verify: {verdict.detail}; nothing "
+                         "was changed")
+    if require and (verdict is None or verdict.status != "good"):
+        why = "it is not signed" if verdict is None else verdict.detail
+        raise FatalError(f"{path}: a trusted signature is required ({REQUIRE_SIGNED} or "
+                         f"--require-signed) and {why}; nothing was changed")
+    return verdict
+
+
+def _nodes(env: environment.Environment, manifest: bundle.Manifest) -> list[NodePlan]:
+    survey = customnodes.survey(env.comfyui, nodeanalysis.dev_paths(env), status=False)
+    found = []
+    for node in manifest.nodes:
+        pack = nodepacks.installed_pack(survey.packs, node.package, node.registry_id,
+                                        node.repository)
+        if pack is not None:
+            version = pack.identity.version
+            same = node.version is None or version == node.version
+            state = "installed" if same else "other-version"
+            found.append(NodePlan(node, state, version, pack.path,
+                                  tuple(pipcheck.check_all(node.pip))))
+        else:
+            found.append(NodePlan(node, "dev" if node.path else "missing", None, None,
+                                  tuple(pipcheck.check_all(node.pip))))
+    return found
+
+
+def renames(document: dict[str, Any],
+            placements: list[modelplace.Placement]) -> dict[tuple[str | None, str], str]:
+    """(folder, normalised reference) → the name the model has here, for each reference of the
+    workflow that a placed model answers."""
+    named = {(p.model.folder, models.normalise(p.model.name)): p.name for p in placements
+             if p.name is not None}
+    found = {}
+    for ref in models.references(graph.parse(document)):
+        for (folder, name), local in named.items():
+            if ref.normalised == name and ref.folder in (folder, None) and local is not None:
+                found[(ref.folder, ref.normalised)] = local
+    return found
+
+
+def make(path: str, copy: str, *, as_name: str | None, require_signed: bool) -> Plan:
+    """Verifies the private copy of the bundle and plans the import; changes nothing but the
+    model index's cache."""
+    env = environment.discover()
+    signature = _signature(path, copy, require_signed or required_signature())
+    contents = bundleread.read(copy, bundle.expected_members, keep=(bundle.WORKFLOW,))
+    manifest = bundle.parse(contents.small[bundle.MANIFEST])
+    data = contents.small[bundle.WORKFLOW]
+    workflow = graph.load(data, f"{path}: {bundle.WORKFLOW}")
+    if workflow.format != manifest.workflow_format:
+        raise FatalError(f"{path}: the manifest says the workflow is in {manifest.workflow_format}"
+                         f" format, but it is in {workflow.format} format")
+    name = project.canonical_name(as_name or manifest.workflow)
+    target = comfyui.workflow_path(env.comfyui, name)
+    with ModelIndex.open() as index:
+        from git_comfy import modelroots
+
+        index.scan(modelroots.roots(env.comfyui, index.added_dirs()))
+        placements = modelplace.plan(index, env.comfyui, manifest.models)
+    document, _changes = substitute.substitute(
+        workflow.document, renames(workflow.document, placements), os.sep)
+    layout = jsonsafe.layout_of(data)
+    existing = atomic.read(target, jsonsafe.MAX_BYTES + 1)
+    destination = NEW if existing is None else SAME if existing == jsonsafe.dumps(
+        document, layout) else DIFFERS
+    return Plan(path, manifest, signature, name, target, destination, document, layout,
+                _nodes(env, manifest), placements)
