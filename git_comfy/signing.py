@@ -24,7 +24,7 @@ import stat
 import subprocess
 import tempfile
 from dataclasses import dataclass
-from typing import IO
+from typing import IO, Any
 
 from git_comfy import atomic, git
 from git_comfy.errors import FatalError
@@ -55,6 +55,15 @@ class Verdict:
     signer: str | None  # the principal, only when status == "good"
     key: str | None  # the key's "SHA256:…" fingerprint, when ssh-keygen reports it
     detail: str  # one printable line for the user
+
+
+def describe(verdict: dict[str, Any] | None) -> str:
+    """One line for people about a verdict as ``verify``/``import`` report it in JSON."""
+    if verdict is None:
+        return "not signed"
+    if verdict["status"] == "good":
+        return f"good signature by {printable(verdict['signer'])} ({verdict['key']})"
+    return f"signature intact but NOT TRUSTED: {printable(verdict['detail'])}"
 
 
 def signature_path(bundle: str) -> str:

@@ -15,7 +15,7 @@ import os
 import sys
 from typing import Any
 
-from git_comfy import atomic, comfyui, environment, importplan, modelplace, ui
+from git_comfy import atomic, comfyui, environment, importplan, modelplace, signing, ui
 from git_comfy.core import jsonsafe, models, substitute
 from git_comfy.errors import FatalError
 from git_comfy.index import ModelIndex
@@ -37,7 +37,8 @@ def as_json(plan: importplan.Plan) -> dict[str, Any]:
         "created": manifest.created,
         "made_with": {"git_comfy": manifest.tool_version, "comfyui": manifest.comfyui_version},
         "signature": None if verdict is None else {
-            "status": verdict.status, "signer": verdict.signer, "key": verdict.key},
+            "status": verdict.status, "signer": verdict.signer, "key": verdict.key,
+            "detail": verdict.detail},
         "custom_nodes": [
             {"package": n.node.package, "version": n.node.version, "source": n.node.source,
              "repository": n.node.repository, "state": n.state,
@@ -61,12 +62,7 @@ def print_plan(report: dict[str, Any]) -> None:
     signature = report["signature"]
     print(f"import {show(workflow['name'])} from {show(report['bundle'])} "
           f"(made {report['created']} with git-comfy {show(report['made_with']['git_comfy'])})")
-    if signature is None:
-        print("  checksums OK; not signed")
-    elif signature["status"] == "good":
-        print(f"  checksums OK; signed by {show(signature['signer'])}")
-    else:
-        print("  checksums OK; signed by a key you do not trust (untrusted)")
+    print(f"  checksums OK; {signing.describe(signature)}")
     print(f"  custom nodes ({len(report['custom_nodes'])}):")
     for node in report["custom_nodes"]:
         state = node["state"]

@@ -57,10 +57,5 @@ def run(*, path: str, require_signed: bool, as_json: bool) -> int:
         print(f"{path}: checksums OK ({result['members']} files; workflow "
               f"{ui.printable(result['workflow'])}, made {result['created']} by git-comfy "
               f"{ui.printable(result['tool_version'])})")
-        if signature is None:
-            print("  not signed")
-        elif signature["status"] == "good":
-            print(f"  good signature by {ui.printable(signature['signer'])} ({signature['key']})")
-        else:
-            print(f"  signature intact but NOT TRUSTED: {ui.printable(signature['detail'])}")
+        print(f"  {signing.describe(signature)}")
     return 0 if signature is None or signature["status"] == "good" else 1
