@@ -103,8 +103,9 @@ class _Header(NamedTuple):
     sparse: bool  # a pax GNU.sparse.* record: the data is a sparse map, not the file
 
 
-class _Refused(Exception):
-    """A rule the bundle broke; :func:`read` prefixes the bundle's name."""
+class Refused(Exception):
+    """A rule the archive broke; the reader (:func:`read`, :func:`git_comfy.packzip.extract`)
+    prefixes the archive's name."""
 
 
 def read(path: str, expect: Expect, *, dest: str | None = None, keep: Collection[str] = (),
@@ -119,16 +120,16 @@ def read(path: str, expect: Expect, *, dest: str | None = None, keep: Collection
         with open(path, "rb", buffering=0) as file:
             first = file.read(CHUNK)
             if not first.startswith(b"\x1f\x8b"):
-                raise _Refused(f"not a gzip tar bundle ({_kind(first)})")
+                raise Refused(f"not a gzip tar bundle ({_kind(first)})")
             stream = _Stream(file.read, first)
             compressed = max(os.fstat(file.fileno()).st_size, 1)
-            tree = _Tree(dest) if dest is not None else None
+            tree = Tree(dest) if dest is not None else None
             try:
                 return _Reader(stream, compressed, expect, tree, keep, limits, manifest).run()
             finally:
                 if tree is not None:
                     tree.close()
-    except _Refused as error:
+    except Refused as error:
         raise FatalError(f"{where}: {error}") from None
     except OSError as error:
         raise FatalError(f"cannot read {where}: {error.strerror or error}") from None
@@ -169,15 +170,15 @@ class _Stream:
             try:
                 out = inflate.decompress(data, CHUNK)  # an empty ``data`` flushes what is held
             except zlib.error as error:
-                raise _Refused(f"corrupt gzip data ({error})") from None
+                raise Refused(f"corrupt gzip data ({error})") from None
             if inflate.eof and (inflate.unused_data or self._read(1)):
-                raise _Refused("data after the end of the gzip stream (a second gzip member "
-                               "or junk); a bundle is one gzip stream")
+                raise Refused("data after the end of the gzip stream (a second gzip member "
+                              "or junk); a bundle is one gzip stream")
             if out:
                 self._buffer = memoryview(out)
                 return True
             if not data:
-                raise _Refused("truncated: the gzip stream ends early")
+                raise Refused("truncated: the gzip stream ends early")
         return False
 
     def take(self, size: int) -> memoryview:
@@ -205,10 +206,10 @@ def _number(field: bytes) -> int:
     if field[0] == 0x80:
         return int.from_bytes(field[1:], "big")
     if field[0] > 0x80:
-        raise _Refused("bad tar header (a negative number)")
+        raise Refused("bad tar header (a negative number)")
     digits = field.split(b"\x00", 1)[0].strip(b" ")
     if digits.strip(b"01234567"):
-        raise _Refused("bad tar header (a number that is not octal)")
+        raise Refused("bad tar header (a number that is not octal)")
     return int(digits or b"0", 8)
 
 
@@ -216,13 +217,13 @@ def _parse(block: bytes) -> _Header:
     """One ustar/GNU header block, checksum verified; names as stored (no extensions)."""
     magic = block[257:265]
     if magic not in (_POSIX_MAGIC, _GNU_MAGIC):
-        raise _Refused("not a tar archive (a header without the ustar signature)")
+        raise Refused("not a tar archive (a header without the ustar signature)")
     unsigned = sum(block) - sum(block[148:156]) + 8 * 32
     stored = _number(block[148:156])
     if stored != unsigned:  # some old tars summed signed bytes; tarfile accepts both
         rest = block[:148] + block[156:]
         if stored != unsigned - 256 * (len(rest) - len(rest.translate(None, _HIGH_BYTES))):
-            raise _Refused("bad tar header (checksum)")
+            raise Refused("bad tar header (checksum)")
     name = block[:100].split(b"\x00", 1)[0]
     prefix = block[345:500].split(b"\x00", 1)[0]
     if magic == _POSIX_MAGIC and prefix:
@@ -241,10 +242,10 @@ def _pax(data: bytes) -> dict[bytes, bytes]:
         length = data[start:space] if space > start else b""
         end = start + int(length) if length.isdigit() else 0
         if end <= space + 1 or end > len(data) or data[end - 1] != 0x0A:
-            raise _Refused("bad pax extended header")
+            raise Refused("bad pax extended header")
         key, equals, value = data[space + 1 : end - 1].partition(b"=")
         if not equals or not key or key in records:
-            raise _Refused("bad pax extended header")
+            raise Refused("bad pax extended header")
         records[key] = value
         start = end
     return records
@@ -257,7 +258,7 @@ def _fold(part: str) -> str:
     return unicodedata.normalize("NFC", unicodedata.normalize("NFC", part).casefold())
 
 
-def _name_problem(name: str, limits: Limits) -> str | None:
+def name_problem(name: str, limits: Limits) -> str | None:
     """Why ``name`` cannot be written safely on every system (or be a git folder), or None."""
     if not name:
         return "has an empty name"
@@ -289,7 +290,7 @@ def _name_problem(name: str, limits: Limits) -> str | None:
     return None
 
 
-class _Names:
+class Names:
     """Every path the bundle has named so far, to refuse duplicates, case/Unicode collisions and
     a file where a folder is (or the other way round)."""
 
@@ -315,22 +316,22 @@ class _Names:
                 shown, other = ui.printable(name), ui.printable(known)
                 if shown == other:  # only the Unicode form differs: show the code points
                     shown, other = ascii(name)[1:-1], ascii(known)[1:-1]
-                raise _Refused(f"member {shown} collides with {other} (the same file where "
-                               "case or Unicode form is ignored)")
+                raise Refused(f"member {shown} collides with {other} (the same file where "
+                              "case or Unicode form is ignored)")
             if not last and key not in self._folders:
-                raise _Refused(f"member {ui.printable(name)} is inside {ui.printable(known)}, "
-                               "which is a file")
+                raise Refused(f"member {ui.printable(name)} is inside {ui.printable(known)}, "
+                              "which is a file")
             if last and folder != (key in self._folders):
                 what = "a folder" if folder else "a file"
                 other = "a file" if folder else "a folder"
-                raise _Refused(f"member {ui.printable(name)} is {what}, but an earlier member "
-                               f"made it {other}")
+                raise Refused(f"member {ui.printable(name)} is {what}, but an earlier member "
+                              f"made it {other}")
             if last and key in self._members:
-                raise _Refused(f"duplicate member {ui.printable(name)}")
+                raise Refused(f"duplicate member {ui.printable(name)}")
         self._members.add(key)
 
 
-class _Tree:
+class Tree:
     """The destination, entered only through folder descriptors: ``O_NOFOLLOW`` on every step
     and ``O_EXCL`` on every file, so nothing is followed and nothing is overwritten."""
 
@@ -407,7 +408,7 @@ class _Tree:
 class _Reader:
     """One pass over the bundle: headers checked, data hashed (and written) as it streams."""
 
-    def __init__(self, stream: _Stream, compressed: int, expect: Expect, tree: _Tree | None,
+    def __init__(self, stream: _Stream, compressed: int, expect: Expect, tree: Tree | None,
                  keep: Collection[str], limits: Limits, manifest: str) -> None:
         self._stream = stream
         self._compressed = compressed  # the .tar.gz's size, for the compression ratio
@@ -416,7 +417,7 @@ class _Reader:
         self._keep = keep
         self._limits = limits
         self._manifest = manifest
-        self._names = _Names()
+        self._names = Names()
         self._listed: Mapping[str, tuple[int, str]] | None = None  # after the manifest
         self._folders: set[str] = set()  # the folders of listed files
         self._count = 0
@@ -428,12 +429,12 @@ class _Reader:
         for header in self._headers():
             self._member(header)
         if self._listed is None:
-            raise _Refused(f"no members; a bundle starts with {self._manifest}")
+            raise Refused(f"no members; a bundle starts with {self._manifest}")
         missing = [name for name in self._listed if name not in self.files]
         if missing:
             more = f" and {len(missing) - 1} more" if len(missing) > 1 else ""
-            raise _Refused(f"missing member {ui.printable(missing[0])}{more} (listed in "
-                           f"{self._manifest})")
+            raise Refused(f"missing member {ui.printable(missing[0])}{more} (listed in "
+                          f"{self._manifest})")
         return Contents(self.files, self.small)
 
     # --- the tar structure -------------------------------------------------------------------
@@ -450,16 +451,16 @@ class _Reader:
             block = stream.read(BLOCK)
             if len(block) < BLOCK:
                 where = "inside a header" if block or extended else "without an end marker"
-                raise _Refused(f"truncated: the tar archive ends {where}")
+                raise Refused(f"truncated: the tar archive ends {where}")
             if block == _ZERO_BLOCK:
                 if extended:
-                    raise _Refused("truncated: an extended header without its member")
+                    raise Refused("truncated: an extended header without its member")
                 self._end()
                 return
             header = _parse(block)
             if header.type in (b"x", b"L"):
                 if extended:
-                    raise _Refused("bad tar archive (two extended headers for one member)")
+                    raise Refused("bad tar archive (two extended headers for one member)")
                 extended = True
                 data = self._extension(header)
                 if header.type == b"L":
@@ -473,7 +474,7 @@ class _Reader:
                 if b"size" in records:
                     text = records[b"size"]
                     if not text.isdigit() or len(text) > 20:
-                        raise _Refused("bad pax extended header (size)")
+                        raise Refused("bad pax extended header (size)")
                     size = int(text)
                 continue
             header = header._replace(name=header.name if name is None else name,
@@ -487,31 +488,31 @@ class _Reader:
     def _extension(self, header: _Header) -> bytes:
         """The data of a pax or GNU long-name header, bounded, counted in the declared total."""
         if header.size > PAX_MAX:
-            raise _Refused(f"an extended header of {ui.human_size(header.size)} (at most "
-                           f"{ui.human_size(PAX_MAX)})")
+            raise Refused(f"an extended header of {ui.human_size(header.size)} (at most "
+                          f"{ui.human_size(PAX_MAX)})")
         self._declare(header.size)
         data = self._stream.read(header.size)
         if len(data) < header.size:
-            raise _Refused("truncated: the tar archive ends inside an extended header")
+            raise Refused("truncated: the tar archive ends inside an extended header")
         self._skip(-header.size % BLOCK, "an extended header")
         return data
 
     def _skip(self, size: int, name: str) -> None:
         if len(self._stream.read(size)) < size:
-            raise _Refused(f"truncated: the tar archive ends inside {ui.printable(name)}")
+            raise Refused(f"truncated: the tar archive ends inside {ui.printable(name)}")
 
     def _end(self) -> None:
         """After the first zero block: only zeros (at least one more block), then the end."""
         seen = 0
         while view := self._stream.take(CHUNK):
             if view.tobytes().strip(b"\x00"):
-                raise _Refused("non-zero data after the end of the tar archive")
+                raise Refused("non-zero data after the end of the tar archive")
             seen += len(view)
             if seen > PADDING_MAX:
-                raise _Refused(f"more than {ui.human_size(PADDING_MAX)} of padding after the "
-                               "end of the tar archive")
+                raise Refused(f"more than {ui.human_size(PADDING_MAX)} of padding after the "
+                              "end of the tar archive")
         if seen < BLOCK:
-            raise _Refused("truncated: the tar end-of-archive marker is incomplete")
+            raise Refused("truncated: the tar end-of-archive marker is incomplete")
 
     # --- the rules -------------------------------------------------------------------------------
 
@@ -521,28 +522,28 @@ class _Reader:
         folder = header.type == _DIR_TYPE
         if not folder and header.type not in _FILE_TYPES:
             kind = _TYPE_NAMES.get(header.type, f"of unknown type {header.type!r}")
-            raise _Refused(f"member {shown} is {kind}; a bundle holds only files and folders")
+            raise Refused(f"member {shown} is {kind}; a bundle holds only files and folders")
         if header.sparse:
-            raise _Refused(f"member {shown} is a sparse file; a bundle holds only plain files")
+            raise Refused(f"member {shown} is a sparse file; a bundle holds only plain files")
         self._count += 1
         if self._count > limits.members:
-            raise _Refused(f"more than the {limits.members} members allowed")
-        problem = _name_problem(name, limits)
+            raise Refused(f"more than the {limits.members} members allowed")
+        problem = name_problem(name, limits)
         if problem:
-            raise _Refused(f"member {shown} {problem}")
+            raise Refused(f"member {shown} {problem}")
         self._names.add(name, folder)
         if folder and header.size:
-            raise _Refused(f"member {shown} is a folder with data")
+            raise Refused(f"member {shown} is a folder with data")
         if header.size > limits.member:
-            raise _Refused(f"member {shown} is {ui.human_size(header.size)}, more than the "
-                           f"{ui.human_size(limits.member)} allowed for one file")
+            raise Refused(f"member {shown} is {ui.human_size(header.size)}, more than the "
+                          f"{ui.human_size(limits.member)} allowed for one file")
         self._declare(header.size)
         if self._listed is None:
             self._first(header)
         elif folder:
             if name not in self._folders:
-                raise _Refused(f"unexpected member {shown}/ (no file listed in "
-                               f"{self._manifest} is in it)")
+                raise Refused(f"unexpected member {shown}/ (no file listed in "
+                              f"{self._manifest} is in it)")
             if self._tree is not None:
                 self._tree.folder(name)
         else:
@@ -556,34 +557,34 @@ class _Reader:
     def _check_total(self, total: int) -> None:
         limits = self._limits
         if total > limits.total:
-            raise _Refused(f"the declared sizes add up to more than "
-                           f"{ui.human_size(limits.total)}")
+            raise Refused(f"the declared sizes add up to more than "
+                          f"{ui.human_size(limits.total)}")
         if total > RATIO_FLOOR and total > limits.ratio * self._compressed:
-            raise _Refused(f"the declared sizes are {total // self._compressed} times the "
-                           f"compressed size (at most {limits.ratio}): a decompression bomb")
+            raise Refused(f"the declared sizes are {total // self._compressed} times the "
+                          f"compressed size (at most {limits.ratio}): a decompression bomb")
 
     def _first(self, header: _Header) -> None:
         """The manifest: first, a file, small; its list of members is checked against the
         limits before any other member is read."""
         shown = ui.printable(header.name)
         if header.name != self._manifest or header.type == _DIR_TYPE:
-            raise _Refused(f"the first member must be the file {self._manifest}, not {shown}")
+            raise Refused(f"the first member must be the file {self._manifest}, not {shown}")
         if header.size > MANIFEST_MAX:
-            raise _Refused(f"{self._manifest} is {ui.human_size(header.size)}, more than "
-                           f"{ui.human_size(MANIFEST_MAX)}")
+            raise Refused(f"{self._manifest} is {ui.human_size(header.size)}, more than "
+                          f"{ui.human_size(MANIFEST_MAX)}")
         data = self._stream.read(header.size)
         if len(data) < header.size:
-            raise _Refused(f"truncated: the tar archive ends inside {shown}")
+            raise Refused(f"truncated: the tar archive ends inside {shown}")
         listed = self._expect(data)
         limits = self._limits
         if len(listed) + 1 > limits.members:
-            raise _Refused(f"{self._manifest} lists {len(listed)} files; with it, more than "
-                           f"the {limits.members} members allowed")
+            raise Refused(f"{self._manifest} lists {len(listed)} files; with it, more than "
+                          f"the {limits.members} members allowed")
         for name, (size, _) in listed.items():
             if size > limits.member:
-                raise _Refused(f"{self._manifest} lists {ui.printable(name)} of "
-                               f"{ui.human_size(size)}, more than the "
-                               f"{ui.human_size(limits.member)} allowed for one file")
+                raise Refused(f"{self._manifest} lists {ui.printable(name)} of "
+                              f"{ui.human_size(size)}, more than the "
+                              f"{ui.human_size(limits.member)} allowed for one file")
             parts = name.split("/")
             self._folders.update("/".join(parts[:end]) for end in range(1, len(parts)))
         self._check_total(self._total + sum(size for size, _ in listed.values()))
@@ -604,15 +605,15 @@ class _Reader:
         assert self._listed is not None
         listed = self._listed.get(name)
         if listed is None:
-            raise _Refused(f"unexpected member {shown} (not listed in {self._manifest})")
+            raise Refused(f"unexpected member {shown} (not listed in {self._manifest})")
         if size != listed[0]:
-            raise _Refused(f"member {shown} is {size} bytes, but {self._manifest} says "
-                           f"{listed[0]}")
+            raise Refused(f"member {shown} is {size} bytes, but {self._manifest} says "
+                          f"{listed[0]}")
         kept: list[bytes] | None = None
         if name in self._keep:
             if size > KEEP_MAX:
-                raise _Refused(f"member {shown} is {ui.human_size(size)}, too large to read "
-                               f"(at most {ui.human_size(KEEP_MAX)})")
+                raise Refused(f"member {shown} is {ui.human_size(size)}, too large to read "
+                              f"(at most {ui.human_size(KEEP_MAX)})")
             kept = []
         tree = self._tree
         fd = tree.create(name) if tree is not None else -1
@@ -622,7 +623,7 @@ class _Reader:
             while left:
                 view = self._stream.take(left)
                 if not view:
-                    raise _Refused(f"truncated: the tar archive ends inside {shown}")
+                    raise Refused(f"truncated: the tar archive ends inside {shown}")
                 digest.update(view)
                 if tree is not None:
                     tree.write(fd, name, view)
@@ -633,7 +634,7 @@ class _Reader:
             if fd >= 0:
                 os.close(fd)
         if digest.hexdigest() != listed[1]:
-            raise _Refused(f"member {shown} does not match its SHA-256 in {self._manifest}")
+            raise Refused(f"member {shown} does not match its SHA-256 in {self._manifest}")
         self.files[name] = listed[1]
         if kept is not None:
             self.small[name] = b"".join(kept)

@@ -280,6 +280,14 @@ def build_parser() -> argparse.ArgumentParser:
     importing.add_argument("--allow-missing-models", action="store_true",
                            help="with --yes, import even when a required model can be found "
                            "nowhere")
+    importing.add_argument("--update-nodes", action="store_true",
+                           help="replace packs installed at another version (kept aside)")
+    importing.add_argument("--conflicts", choices=["upgrade", "separate", "keep"],
+                           help="what to do when a requirement conflicts with ComfyUI's Python "
+                           "packages: upgrade them, make a separate venv for this workflow, "
+                           "or keep the current versions")
+    importing.add_argument("--allow-build", action="store_true",
+                           help="let pip build packages from source (default: wheels only)")
     _add_json(importing, "print one JSON object (the plan, and what was done) instead of text")
 
     models = commands.add_parser(
@@ -460,12 +468,15 @@ def _dispatch(args: argparse.Namespace) -> int:
         return verify.run(path=args.bundle, require_signed=args.require_signed,
                           as_json=args.json)
     if command == "import":
+        from git_comfy import importnodes
         from git_comfy.commands import import_
 
+        choices = importnodes.Choices(args.update_nodes, args.conflicts, args.allow_build)
         return import_.run(path=args.bundle, dry_run=args.dry_run, yes=args.yes,
                            as_name=args.as_name, force=args.force,
                            require_signed=args.require_signed,
-                           allow_missing=args.allow_missing_models, as_json_output=args.json)
+                           allow_missing=args.allow_missing_models, as_json_output=args.json,
+                           choices=choices)
     if command == "models":
         from git_comfy.commands import models
 

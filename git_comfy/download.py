@@ -698,3 +698,60 @@ def fetch(url: str, dest: str, *, sha256: str, size: int | None, policy: Policy,
         os.close(job.fd)
     assert job.verdict is not None
     return Result(dest, job.sha256, job.done, job.resumed, warnings, job.verdict.kind)
+
+
+def fetch_archive(url: str, into: str, *, max_size: int, policy: Policy,
+                  label: str = "") -> None:
+    """Downloads an archive (a custom node pack's zip) to the new file ``into``: the address,
+    redirect and token rules of a model (the module's doc), at most ``max_size`` bytes. No
+    SHA-256 is checked (the Comfy Registry publishes none) and nothing is sniffed (it is not a
+    model): the archive's reader (:mod:`git_comfy.packzip`) judges the bytes. Not resumed — a
+    pack is small — and ``into`` is removed on any failure, which is one FatalError line."""
+    name = label or os.path.basename(into)
+    job = _Download(_target(url, policy), into, "", None, policy, name)
+    flags = (os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+             | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0))
+    try:
+        fd = os.open(into, flags, 0o600)
+    except OSError as error:
+        raise FatalError(f"cannot write {into}: {error.strerror or error}") from None
+    try:
+        with job.request() as response:
+            job.accept(response)  # nothing is asked from a range: the whole file, or a refusal
+            if job.total is not None and job.total > max_size:
+                raise FatalError(f"{name}: {job.host} sends {ui.human_size(job.total)}, more "
+                                 f"than the {ui.human_size(max_size)} allowed")
+            with ui.Progress(job.total or 0, ui.printable(name), unit="B") as bar:
+                _receive_archive(job, response, fd, max_size, bar)
+    except BaseException:
+        os.close(fd)
+        os.unlink(into)
+        raise
+    os.close(fd)
+
+
+def _receive_archive(job: _Download, response: http.client.HTTPResponse, fd: int,
+                     max_size: int, bar: ui.Progress) -> None:
+    """The body into ``fd``, refused once it passes ``max_size`` or stops short."""
+    while True:
+        try:
+            chunk = response.read(CHUNK)
+        except (OSError, http.client.HTTPException) as error:
+            raise FatalError(f"{job.name}: the download from {job.host} stopped "
+                             f"({_reason(error)})") from None
+        if not chunk:
+            break
+        job.done += len(chunk)
+        if job.done > max_size:
+            raise FatalError(f"{job.name}: {job.host} sent more than the "
+                             f"{ui.human_size(max_size)} allowed")
+        view = memoryview(chunk)
+        try:
+            while view:
+                view = view[os.write(fd, view) :]
+        except OSError as error:
+            raise FatalError(f"cannot write {job.dest}: {error.strerror or error}") from None
+        bar.advance(len(chunk))
+    if job.total is not None and job.done < job.total:
+        raise FatalError(f"{job.name}: the download from {job.host} stopped (the connection "
+                         "was closed)")

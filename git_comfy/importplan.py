@@ -26,10 +26,23 @@ from git_comfy import (
     git,
     modelplace,
     nodeanalysis,
+    packclone,
+    packinstall,
+    pyenv,
     signing,
     ui,
 )
-from git_comfy.core import bundle, graph, jsonsafe, models, nodepacks, pipcheck, project, substitute
+from git_comfy.core import (
+    bundle,
+    graph,
+    jsonsafe,
+    models,
+    nodepacks,
+    pipcheck,
+    pipplan,
+    project,
+    substitute,
+)
 from git_comfy.errors import FatalError
 from git_comfy.index import ModelIndex
 
@@ -49,6 +62,15 @@ class NodePlan:
     pip: tuple[pipcheck.Verdict, ...]
 
 
+@dataclass(frozen=True)
+class Python:
+    """ComfyUI's interpreter and what it has, or why it was not found."""
+
+    interpreter: pyenv.Interpreter | None
+    problem: str | None
+    lines: tuple[pipplan.Line, ...]
+
+
 @dataclass
 class Plan:
     bundle_path: str
@@ -61,6 +83,9 @@ class Plan:
     layout: str | int | None
     nodes: list[NodePlan]
     placements: list[modelplace.Placement]
+    packs: list[packinstall.PackAction]
+    python: Python
+    unpacked: str  # the bundle's members, in the private folder, while the import runs
 
     def missing_required(self) -> list[modelplace.Placement]:
         return [p for p in self.placements
@@ -69,7 +94,8 @@ class Plan:
 
 @contextmanager
 def private_copy(path: str) -> Iterator[str]:
-    """The bundle copied into a fresh folder only this user can read; removed at the end."""
+    """The bundle copied into a fresh folder only this user can read (its members are unpacked
+    beside it); all removed at the end."""
     try:
         info = os.stat(path)
     except OSError as error:
@@ -117,6 +143,7 @@ def _nodes(env: environment.Environment, manifest: bundle.Manifest) -> list[Node
         pack = nodepacks.installed_pack(survey.packs, node.package, node.registry_id,
                                         node.repository)
         if pack is not None:
+            [pack] = customnodes.with_status([pack])  # a clone's commit: git's HEAD
             version = pack.identity.version
             same = node.version is None or version == node.version
             state = "installed" if same else "other-version"
@@ -142,12 +169,27 @@ def renames(document: dict[str, Any],
     return found
 
 
+def _python(comfyui: str, nodes: list[NodePlan]) -> Python:
+    lines = {n.node.package: n.pip for n in nodes if n.pip}
+    if not lines:
+        return Python(None, None, ())
+    try:
+        interpreter = pyenv.find(comfyui)
+        have = pyenv.installed(interpreter)
+    except FatalError as error:
+        return Python(None, str(error), tuple(pipplan.plan(lines, {})))
+    return Python(interpreter, None, tuple(pipplan.plan(lines, have)))
+
+
 def make(path: str, copy: str, *, as_name: str | None, require_signed: bool) -> Plan:
     """Verifies the private copy of the bundle and plans the import; changes nothing but the
     model index's cache."""
     env = environment.discover()
     signature = _signature(path, copy, require_signed or required_signature())
-    contents = bundleread.read(copy, bundle.expected_members, keep=(bundle.WORKFLOW,))
+    unpacked = os.path.join(os.path.dirname(copy), "members")
+    os.mkdir(unpacked, 0o700)
+    contents = bundleread.read(copy, bundle.expected_members, dest=unpacked,
+                               keep=(bundle.WORKFLOW,))
     manifest = bundle.parse(contents.small[bundle.MANIFEST])
     data = contents.small[bundle.WORKFLOW]
     workflow = graph.load(data, f"{path}: {bundle.WORKFLOW}")
@@ -167,5 +209,10 @@ def make(path: str, copy: str, *, as_name: str | None, require_signed: bool) -> 
     existing = atomic.read(target, jsonsafe.MAX_BYTES + 1)
     destination = NEW if existing is None else SAME if existing == jsonsafe.dumps(
         document, layout) else DIFFERS
-    return Plan(path, manifest, signature, name, target, destination, document, layout,
-                _nodes(env, manifest), placements)
+    nodes = _nodes(env, manifest)
+    custom_nodes = os.path.join(env.comfyui, customnodes.CUSTOM_NODES)
+    actions = packinstall.plan(
+        custom_nodes, [(n.node, n.state, n.installed_version, n.installed_path) for n in nodes],
+        packclone.allowed_sources())
+    return Plan(path, manifest, signature, name, target, destination, document, layout, nodes,
+                placements, actions, _python(env.comfyui, nodes), unpacked)

@@ -12,7 +12,8 @@ import json
 import urllib.parse
 from typing import Any
 
-from git_comfy.core import jsonsafe, packs
+from git_comfy import ui
+from git_comfy.core import bundle, jsonsafe, packs
 from git_comfy.core.packs import RegistryNode
 from git_comfy.webcache import Web
 
@@ -21,6 +22,7 @@ MAX_BYTES = 1024 * 1024  # one registry answer
 MAX_AGE = 24 * 3600.0
 SERVER_MAX_BYTES = 200 * 1024 * 1024  # /object_info of a ComfyUI with hundreds of packs
 WHAT = "the Comfy Registry"
+REFUSED_STATUSES = frozenset({"NodeVersionStatusBanned", "NodeVersionStatusDeleted"})
 
 
 class Registry:
@@ -104,6 +106,30 @@ class Registry:
     def versions(self, node_id: str) -> list[str] | None:
         return self.versions_of([node_id])[node_id]
 
+    def download_url(self, node_id: str, version: str) -> str | None:
+        """Where the archive of one published version is (``/nodes/{id}/versions/{version}``,
+        its ``downloadUrl``), or None: not found, unreachable, a version the registry banned or
+        deleted, or an address that is not plain https (each noticed)."""
+        path = f"{self._id_path(node_id)}/versions/{urllib.parse.quote(version, safe='')}"
+        document = self._json(path)
+        if document is None:
+            return None
+        if not isinstance(document, dict) or "downloadUrl" not in document:
+            self._notice("shape", f"{WHAT} answered {self.base}{path} with something that is "
+                         "not a node version; ignored")
+            return None
+        where = f"{WHAT}, {node_id} {version}"
+        if document.get("status") in REFUSED_STATUSES:
+            self._notice(f"status:{path}", f"{where}: {ui.printable(document['status'])}; "
+                         "not downloaded")
+            return None
+        url = bundle.download_url(document["downloadUrl"])
+        if url is None:
+            shown = ui.printable(str(document["downloadUrl"])[:80])
+            self._notice(f"url:{path}", f"{where}: the archive is at {shown!r}, which is not "
+                         "a plain https address; not downloaded")
+        return url
+
 
 def server_modules(web: Web, base: str) -> dict[str, str] | None:
     """Node type → ``python_module`` from a running ComfyUI's ``/object_info``; None (with a
@@ -123,3 +149,13 @@ def server_modules(web: Web, base: str) -> dict[str, str] | None:
         return None
     return {name: info["python_module"] for name, info in document.items()
             if isinstance(info, dict) and isinstance(info.get("python_module"), str)}
+
+
+def fetch_archive(url: str, into: str, *, max_size: int) -> None:
+    """A pack's archive from ``url`` (a :meth:`Registry.download_url`) to the new file
+    ``into``, under the user's download policy (:func:`git_comfy.download.policy`: https, or a
+    mirror allowed by ``comfy.allowHttp``; git's ``http.sslCAInfo``; tokens only to their own
+    host), at most ``max_size`` bytes; removed on any failure, which is one FatalError line."""
+    from git_comfy import download  # http.client and ssl: paid only when a pack is installed
+
+    download.fetch_archive(url, into, max_size=max_size, policy=download.policy())

@@ -60,6 +60,45 @@ def build_comfyui(path: str) -> str:
     return path
 
 
+DEV_NODE = '''"""A tiny custom node made by `git comfy demo`: darkens an image's edges."""
+
+
+class DemoVignette:
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {"required": {"image": ("IMAGE",), "strength": ("FLOAT", {"default": 0.3})}}
+
+    RETURN_TYPES = ("IMAGE",)
+    FUNCTION = "run"
+    CATEGORY = "demo"
+
+    def run(self, image, strength):
+        return (image,)
+
+
+NODE_CLASS_MAPPINGS = {"DemoVignette": DemoVignette}
+'''
+
+
+def _dev_node(folder: str) -> None:
+    os.makedirs(folder)
+    with open(os.path.join(folder, "__init__.py"), "w", encoding="utf-8") as file:
+        file.write(DEV_NODE)
+
+
+def _use_dev_node(comfyui: str) -> None:
+    """What a user does in the browser: add the new node after the decoder, then save."""
+    path = os.path.join(comfyui, "user", "default", "workflows", "portraits", "sailor.json")
+    with open(path, encoding="utf-8") as file:
+        workflow = json.load(file)
+    workflow["nodes"].append({
+        "id": 11, "type": "DemoVignette", "pos": [1500, 200], "size": [270, 60], "flags": {},
+        "order": 9, "mode": 0, "inputs": [], "outputs": [],
+        "properties": {"Node name for S&R": "DemoVignette"}, "widgets_values": [0.3]})
+    with open(path, "w", encoding="utf-8") as file:
+        json.dump(workflow, file, indent=2)
+
+
 def _edit_in_comfyui(comfyui: str) -> None:
     """What a user does in the browser: change the prompt and the seed, then save."""
     path = os.path.join(comfyui, "user", "default", "workflows", "lighthouse.json")
@@ -181,10 +220,16 @@ def run(*, directory: str | None) -> int:
     walk.step("commit", "-q", "-m", "Stormy sea, seed 42")
     walk.step("log", "--stat", "--format=%h %s", "-1")
     walk.step("comfy", "status")
-    walk.say("Which models does a workflow use, and where are they on this machine?")
-    walk.step("comfy", "analyze", "portraits/sailor")
+    walk.say("Write a small custom node of your own and use it in the sailor portrait")
+    _dev_node(os.path.join(base, "nodes", "demo-vignette"))
+    walk.step("comfy", "node", "add", "--dev", "../nodes/demo-vignette")
+    _use_dev_node(comfyui)
+    walk.step("comfy", "commit", "-q", "-m", "Vignette on the sailor portrait")
+    walk.say("Which models and custom nodes does it use, and where are they on this machine?")
+    walk.step("comfy", "analyze", "portraits/sailor", "--offline")
     walk.say("Share it: one bundle with the workflow, its models' hashes and its custom nodes")
-    walk.step("comfy", "export", "portraits/sailor", "--yes", "-o", "../sailor.tar.gz")
+    walk.step("comfy", "export", "portraits/sailor", "--yes", "--offline", "-o",
+              "../sailor.tar.gz")
     walk.step("comfy", "verify", "../sailor.tar.gz")
     walk.say("The export is recorded in .cec/pyproject.toml (requires, models by hash)")
     walk.step("comfy", "commit", "-q", "-m", "Export the sailor portrait")

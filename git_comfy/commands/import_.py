@@ -15,7 +15,16 @@ import os
 import sys
 from typing import Any
 
-from git_comfy import atomic, comfyui, environment, importplan, modelplace, signing, ui
+from git_comfy import (
+    atomic,
+    comfyui,
+    environment,
+    importnodes,
+    importplan,
+    modelplace,
+    signing,
+    ui,
+)
 from git_comfy.core import jsonsafe, models, substitute
 from git_comfy.errors import FatalError
 from git_comfy.index import ModelIndex
@@ -49,6 +58,7 @@ def as_json(plan: importplan.Plan) -> dict[str, Any]:
         ],
         "models": [_placement_json(p) for p in plan.placements],
         "skipped_models": [s.name for s in manifest.skipped],
+        **importnodes.as_json(plan),
     }
 
 
@@ -73,9 +83,7 @@ def print_plan(report: dict[str, Any]) -> None:
         where = f" {show(node['repository'])}" if node["repository"] else ""
         print(f"    {state:<13} {show(node['package'])} {_short(node['version'])}{where} "
               f"— {detail}")
-        for line in node["pip"]:
-            reason = f" ({show(line['reason'])})" if line["reason"] else ""
-            print(f"      pip {line['verdict']:<7} {show(line['line'])}{reason}")
+    importnodes.print_plan(report)
     print(f"  models ({len(report['models'])}):")
     for model in report["models"]:
         folder = f"{model['folder']}/" if model["folder"] else ""
@@ -159,18 +167,15 @@ def _finish(plan: importplan.Plan, done: list[modelplace.Placement]) -> bytes:
     return data
 
 
-def _summary(plan: importplan.Plan, done: list[modelplace.Placement]) -> list[str]:
+def _summary(plan: importplan.Plan, done: list[modelplace.Placement],
+             installed: importnodes.Done, problems: list[str]) -> list[str]:
     lines = [f"imported {plan.name} → {plan.target}"]
+    lines += [f"  {line}" for line in installed.lines]
     counts = {action: sum(1 for p in done if p.action == action)
               for action in (modelplace.HERE, modelplace.LINK, modelplace.COPY,
                              modelplace.DOWNLOAD, modelplace.MISSING)}
     lines.append("  models: " + ", ".join(f"{n} {a}" for a, n in counts.items() if n))
-    todo = [n for n in plan.nodes if n.state in ("missing", "other-version", "dev")]
-    for node in todo:
-        where = node.node.repository or (f"{node.node.path}/ in the bundle"
-                                         if node.node.path else node.node.package)
-        lines.append(f"  to do: install custom node {ui.printable(node.node.package)} "
-                     f"{_short(node.node.version)} ({ui.printable(where)})")
+    lines += [f"  NOT READY: {ui.printable(problem)}" for problem in problems]
     for placement in plan.missing_required():
         lines.append(f"  to do: put {ui.printable(placement.model.filename)} "
                      f"(sha256 {placement.model.sha256[:12]}…) into "
@@ -180,33 +185,45 @@ def _summary(plan: importplan.Plan, done: list[modelplace.Placement]) -> list[st
 
 
 def run(*, path: str, dry_run: bool, yes: bool, as_name: str | None, force: bool,
-        require_signed: bool, allow_missing: bool, as_json_output: bool) -> int:
+        require_signed: bool, allow_missing: bool, as_json_output: bool,
+        choices: importnodes.Choices) -> int:
     with importplan.private_copy(path) as copy:
         plan = importplan.make(path, copy, as_name=as_name, require_signed=require_signed)
-    report = as_json(plan)
-    if dry_run:
-        if as_json_output:
-            json.dump(report, sys.stdout, indent=2, ensure_ascii=False)
-            sys.stdout.write("\n")
-        else:
+        report = as_json(plan)
+        if dry_run:
+            _show(report, as_json_output)
+            return 0
+        _refusals(plan, yes, allow_missing, force)
+        importnodes.refusals(plan, yes, choices)
+        if not as_json_output:
             print_plan(report)
-        return 0
-    _refusals(plan, yes, allow_missing, force)
-    if not as_json_output:
-        print_plan(report)
-        sys.stdout.flush()
-    if not yes:
-        _ask(plan, allow_missing)
-    with ModelIndex.open() as index:
+            sys.stdout.flush()
+        if not yes:
+            importnodes.ask(plan, choices)
+            _ask(plan, allow_missing)
         env = environment.discover()
+        installed = importnodes.run(env, plan, choices)
+    with ModelIndex.open() as index:
         done = modelplace.bring(plan.placements, index, env.comfyui)
     _finish(plan, done)
+    problems = importnodes.check(env, plan)
     if as_json_output:
         report["models"] = [_placement_json(p) for p in done]
         report["imported"] = True
+        report["installed"] = installed.lines
+        report["not_ready"] = problems
+        _show(report, True)
+    else:
+        print("\n".join(_summary(plan, done, installed, problems)))
+    if problems:
+        raise FatalError(f"{len(problems)} node type(s) are not provided as the workflow needs "
+                         "(listed above); the workflow will not load until they are")
+    return 0
+
+
+def _show(report: dict[str, Any], as_json_output: bool) -> None:
+    if as_json_output:
         json.dump(report, sys.stdout, indent=2, ensure_ascii=False)
         sys.stdout.write("\n")
     else:
-        print("\n".join(_summary(plan, done)))
-    return 0
-
+        print_plan(report)

@@ -92,6 +92,19 @@ def check_all(lines: Sequence[str]) -> list[Verdict]:
     return [check(line) for line in _logical_lines(lines)]
 
 
+def satisfies(specifier: str, version: str) -> bool:
+    """Whether an installed ``version`` meets ``specifier`` (a :attr:`Verdict.specifier`, such
+    as ``>=1.24,<2``): what decides between "installed already" and a conflict. A version that
+    is no PEP 440 version satisfies nothing, so it is shown to the user rather than trusted."""
+    specifiers = _specifiers(specifier)
+    if specifiers is None:
+        raise ValueError(specifier)
+    try:
+        return all(_allows(s, version) for s in specifiers)
+    except ValueError:
+        return False
+
+
 def normalise_name(name: str) -> str:
     """A project name as PEP 503 compares them: ``Pillow``, ``pillow_`` … → ``pillow``."""
     return _SEPARATORS.sub("-", name).lower()

@@ -21,12 +21,12 @@ def test_demo_walks_through_and_leaves_a_clean_environment(tmp_path: Path) -> No
         assert step in result.out
     studio = tmp_path / "d" / "studio"
     log = git("log", "--format=%s", cwd=studio).stdout.splitlines()
-    assert log == ["Export the sailor portrait", "Stormy sea, seed 42",
-                   "Track the lighthouse and sailor workflows"]
+    assert log == ["Export the sailor portrait", "Vignette on the sailor portrait",
+                   "Stormy sea, seed 42", "Track the lighthouse and sailor workflows"]
     bundle = tmp_path / "d" / "sailor.tar.gz"
-    assert "$ git comfy export portraits/sailor --yes -o ../sailor.tar.gz" in result.out
+    assert "$ git comfy export portraits/sailor --yes --offline -o ../sailor.tar.gz" in result.out
     assert f"exported portraits/sailor → {bundle}" in result.out
-    assert "sailor.tar.gz: checksums OK (3 files" in result.out
+    assert "sailor.tar.gz: checksums OK (4 files" in result.out
     with tarfile.open(bundle, "r:gz") as tar:
         manifest = json.loads(tar.extractfile("manifest.json").read())  # type: ignore[union-attr]
     assert [m["folder"] for m in manifest["models"]] == ["checkpoints", "loras"]
@@ -36,6 +36,10 @@ def test_demo_walks_through_and_leaves_a_clean_environment(tmp_path: Path) -> No
                   if n["type"] in ("CheckpointLoaderSimple", "LoraLoader")) == [
         "DreamShaper v8.safetensors", "detail-portrait.safetensors"]
     assert "models: 2 here" in result.out
+    # the demo's own dev node travelled in the bundle and was installed on the other side
+    installed = tmp_path / "d" / "friend" / "ComfyUI" / "custom_nodes" / "demo-vignette"
+    assert "DemoVignette" in (installed / "__init__.py").read_text()
+    assert "installed demo-vignette" in result.out and "NOT READY" not in result.out
     recorded = tomllib.loads((studio / ".cec" / "pyproject.toml").read_text())
     assert recorded["tool"]["comfydock"]["workflows"]["portraits/sailor"]["requires"][
         "models"] == [m["sha256"] for m in manifest["models"]]
