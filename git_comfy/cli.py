@@ -261,8 +261,14 @@ def build_parser() -> argparse.ArgumentParser:
             "elsewhere), the models are brought (downloads resume their .part files and are "
             "verified by SHA-256 while they stream), the workflow's model names are rewritten "
             "to where the models are here, and it is written into ComfyUI's workflows folder, "
-            "tracked, with its requirements recorded. Custom nodes are listed for you to "
-            "install. Running it again finishes an interrupted import."
+            "tracked, with its requirements recorded. Missing custom node packs are installed "
+            "first at their pinned versions (registry zips; git clones from allowed sources, "
+            "see comfy.allowedSource; dev nodes from the bundle), each moved into custom_nodes/ "
+            "only when complete, then their Python requirements into ComfyUI's interpreter "
+            "(comfy.python, venv/, .venv/ or python_embeded/), wheels only, blocked lines "
+            "never. Afterwards every node type the workflow uses must be provided by an "
+            "installed pack at its pinned version, else they are listed and the exit status "
+            "is 1. Running it again finishes an interrupted import."
         ),
     )
     importing.add_argument("bundle", metavar="BUNDLE", help="the .tar.gz bundle")

@@ -128,6 +128,7 @@ def run(env: environment.Environment, plan: importplan.Plan, choices: Choices) -
     conflicts = [line.verdict.line for line in _lines(plan, pipplan.CONFLICT)]
     if interpreter is None or not (install or (conflicts and choices.conflicts != KEEP)):
         return done
+    done.lines.append(f"Python packages go into {interpreter.python} ({interpreter.how})")
     stamp = time.strftime("%Y%m%d-%H%M%S")
     done.freeze = pyenv.freeze(interpreter, os.path.join(env.git_dir,
                                                          f"git-comfy-pip-freeze-{stamp}.txt"))

@@ -53,8 +53,10 @@ def publish(server: Server, repo: Path, tmp_path: Path) -> str:
     """The repository's current state served at /o/gitpack the dumb way; its https URL."""
     bare = tmp_path / "published.git"
     subprocess.run(["rm", "-rf", str(bare)], check=True)
-    git("clone", "-q", "--bare", str(repo), str(bare), cwd=tmp_path)
+    git("clone", "-q", "--bare", "--no-local", str(repo), str(bare), cwd=tmp_path)
     git("update-server-info", cwd=bare)
+    for route in [r for r in server.routes if r.startswith("/o/gitpack/")]:
+        del server.routes[route]  # what was published before is gone
     for path in bare.rglob("*"):
         if path.is_file():
             server.routes[f"/o/gitpack/{path.relative_to(bare)}"] = Route(
@@ -246,3 +248,18 @@ def test_registry_pack_from_its_zip(env_repo: Path, comfyui: Path, comfy: Comfy,
     installed = comfyui_of(second) / "custom_nodes" / "regpack"
     assert sorted(p.name for p in installed.iterdir()) == [".tracking", "__init__.py",
                                                            "pyproject.toml"]
+
+
+def test_a_pinned_commit_that_is_gone_leaves_nothing_half_installed(
+        env_repo: Path, comfyui: Path, comfy: Comfy, tmp_path: Path, host: Server, pack: Path,
+        second: Path) -> None:  # noqa: F811
+    commit(pack, "GitPackNode", "")
+    bundle = bundle_using_pack(env_repo, comfyui, comfy, publish(host, pack, tmp_path), pack,
+                               tmp_path)
+    git("config", "--global", "--add", "comfy.allowedSource", f"{host.url}/", cwd=tmp_path)
+    git("commit", "-q", "--amend", "-m", "history rewritten upstream", cwd=pack)
+    publish(host, pack, tmp_path)  # the pinned commit is no longer there
+    before = tree_digest(second, comfyui_of(second))
+    code, _report, err = run_import(comfy, second, bundle)
+    assert code == 1 and len(err.splitlines()) == 1 and "has no commit" in err
+    assert tree_digest(second, comfyui_of(second)) == before  # no pack, no staging folder
