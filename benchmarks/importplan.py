@@ -52,7 +52,8 @@ def pack(folder: Path, number: int) -> None:
 
 
 def make_bundle(path: Path) -> None:
-    nodes, workflow_nodes = [], []
+    nodes: list[bundle.Node] = []
+    workflow_nodes: list[dict[str, object]] = []
     for number in range(NEEDED):  # 0-9 are installed here, 10-19 are not
         package = f"bench-pack-{number + 40:02d}"
         types = [f"Pack{number + 40:02d}Node{n}" for n in range(3)]
