@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 from conftest import Comfy, git, save_in_comfyui, tree_digest
+from terminal import run_on_terminal
 from test_import import comfyui_of, second  # noqa: F401  (the second environment)
 from test_pyenv import _wheel
 from webserver import Route, Server, self_signed, serve
@@ -222,9 +223,9 @@ def registry_zip(node_type: str) -> bytes:
     return buffer.getvalue()
 
 
-def test_registry_pack_from_its_zip(env_repo: Path, comfyui: Path, comfy: Comfy,
-                                    tmp_path: Path, host: Server,
-                                    second: Path) -> None:  # noqa: F811
+def registry_bundle(env_repo: Path, comfyui: Path, comfy: Comfy, tmp_path: Path,
+                    host: Server) -> Path:
+    """A workflow using a registry pack (regpack 1.2.0), exported; the registry is ``host``."""
     source = comfyui / "custom_nodes" / "regpack"
     source.mkdir(parents=True)
     (source / "__init__.py").write_text(PACK_CODE.format(name="RegPackNode"))
@@ -239,9 +240,16 @@ def test_registry_pack_from_its_zip(env_repo: Path, comfyui: Path, comfy: Comfy,
     host.json("/nodes/regpack/versions/1.2.0", {
         "id": "v1", "node_id": "regpack", "version": "1.2.0", "status": "NodeVersionStatusActive",
         "downloadUrl": f"{host.url}/files/regpack-1.2.0.zip"})
+    git("config", "--global", "comfy.registryUrl", host.url, cwd=tmp_path)
+    return out
+
+
+def test_registry_pack_from_its_zip(env_repo: Path, comfyui: Path, comfy: Comfy,
+                                    tmp_path: Path, host: Server,
+                                    second: Path) -> None:  # noqa: F811
+    out = registry_bundle(env_repo, comfyui, comfy, tmp_path, host)
     host.routes["/files/regpack-1.2.0.zip"] = Route(registry_zip("RegPackNode"),
                                                     content_type="application/zip")
-    git("config", "--global", "comfy.registryUrl", host.url, cwd=tmp_path)
     code, report, err = run_import(comfy, second, out)
     assert code == 0, err
     assert [(p["action"], p["how"]) for p in report["packs"]] == [("install", "registry")]
@@ -263,3 +271,36 @@ def test_a_pinned_commit_that_is_gone_leaves_nothing_half_installed(
     code, _report, err = run_import(comfy, second, bundle)
     assert code == 1 and len(err.splitlines()) == 1 and "has no commit" in err
     assert tree_digest(second, comfyui_of(second)) == before  # no pack, no staging folder
+
+
+def test_a_hostile_registry_zip_installs_nothing(env_repo: Path, comfyui: Path, comfy: Comfy,
+                                                 tmp_path: Path, host: Server,
+                                                 second: Path) -> None:  # noqa: F811
+    out = registry_bundle(env_repo, comfyui, comfy, tmp_path, host)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("regpack-1.2.0/__init__.py", PACK_CODE.format(name="RegPackNode"))
+        archive.writestr("regpack-1.2.0/../../../../escaped.py", "import os\n")
+    host.routes["/files/regpack-1.2.0.zip"] = Route(buffer.getvalue(),
+                                                    content_type="application/zip")
+    before = tree_digest(second, comfyui_of(second))
+    code, _report, err = run_import(comfy, second, out)
+    assert code == 1 and len(err.splitlines()) == 1 and "'..'" in err
+    assert tree_digest(second, comfyui_of(second)) == before
+    assert not list(tmp_path.rglob("escaped.py"))
+
+
+def test_on_a_terminal_a_conflict_is_a_question(env_repo: Path, comfyui: Path, comfy: Comfy,
+                                                tmp_path: Path, host: Server, pack: Path,
+                                                second: Path, venv: Path) -> None:  # noqa: F811
+    pyenv.install(pyenv.find(str(comfyui_of(second))), ["gcdemo-lib==2.0"], allow_build=False)
+    commit(pack, "GitPackNode", "gcdemo-lib==1.0\n")
+    bundle = bundle_using_pack(env_repo, comfyui, comfy, publish(host, pack, tmp_path), pack,
+                               tmp_path)
+    git("config", "--global", "--add", "comfy.allowedSource", f"{host.url}/", cwd=tmp_path)
+    code, screen = run_on_terminal(["git", "comfy", "import", str(bundle)], second, ["3", "y"])
+    assert code == 0, screen
+    assert "Python dependency conflict detected" in screen
+    assert "3. Try with current version (may not work)" in screen
+    assert have(comfyui_of(second))["gcdemo-lib"] == "2.0"
+    assert (comfyui_of(second) / "custom_nodes" / "gitpack" / "__init__.py").exists()
