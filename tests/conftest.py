@@ -12,6 +12,7 @@ import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -235,3 +236,22 @@ def tracked_repo(env_repo: Path, comfy) -> Path:  # type: ignore[no-untyped-def]
     git("add", ".cec", cwd=env_repo)
     git("commit", "-q", "-m", "track lighthouse", cwd=env_repo)
     return env_repo
+
+
+@pytest.fixture
+def https_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """A real HTTPS server on 127.0.0.1 (tests/webserver.py) whose new self-signed certificate
+    is trusted the ways a user trusts a company's CA: git's ``http.sslCAInfo`` (model and
+    archive downloads), ``GIT_SSL_CAINFO`` (git clone) and ``SSL_CERT_FILE`` (the registry's
+    metadata lookups)."""
+    from webserver import self_signed, serve
+
+    made = self_signed(tmp_path)
+    if made is None:
+        pytest.skip("needs openssl to make a certificate")
+    context, cafile = made
+    git("config", "--global", "http.sslCAInfo", cafile, cwd=tmp_path)
+    monkeypatch.setenv("GIT_SSL_CAINFO", cafile)
+    monkeypatch.setenv("SSL_CERT_FILE", cafile)
+    with serve(context) as server:
+        yield server

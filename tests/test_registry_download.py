@@ -5,11 +5,9 @@ server) with a certificate made for the test, trusted through git's ``http.sslCA
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import git
 from test_packzip import FILES, pack_zip
 from webserver import Route, Server, self_signed, serve
 
@@ -22,18 +20,10 @@ MAX_SIZE = 1 << 20
 
 
 @pytest.fixture
-def server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Server]:
-    made = self_signed(tmp_path)
-    if made is None:
-        pytest.skip("openssl is not installed: no certificate for the https tests")
-    context, cafile = made
-    git("config", "--global", "http.sslCAInfo", cafile, cwd=tmp_path)
-    # webcache fetches with urllib's default context, which reads the CA file from here
-    monkeypatch.setenv("SSL_CERT_FILE", cafile)
-    with serve(context) as running:
-        running.routes[ARCHIVE_PATH] = Route(pack_zip(tmp_path / "served.zip").read_bytes(),
-                                             content_type="application/zip")
-        yield running
+def server(https_server: Server, tmp_path: Path) -> Server:
+    https_server.routes[ARCHIVE_PATH] = Route(pack_zip(tmp_path / "served.zip").read_bytes(),
+                                              content_type="application/zip")
+    return https_server
 
 
 def version(server: Server, url: str, status: str = "NodeVersionStatusActive") -> None:

@@ -6,26 +6,19 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import Comfy, git, tree_digest, workflow_file
+from conftest import Comfy, tree_digest, workflow_file
 from test_import import comfyui_of, second  # noqa: F401  (the second environment)
-from webserver import Route, Server, self_signed, serve
+from webserver import Route, Server
 
 LORA = "loras/portrait_detail_v2.safetensors"
 
 
 @pytest.fixture
-def https(tmp_path: Path) -> Iterator[Server]:
-    made = self_signed(tmp_path)
-    if made is None:
-        pytest.skip("needs openssl to make a certificate")
-    context, cafile = made
-    git("config", "--global", "http.sslCAInfo", cafile, cwd=tmp_path)
-    with serve(context) as server:
-        yield server
+def https(https_server: Server) -> Server:
+    return https_server
 
 
 @pytest.fixture

@@ -11,7 +11,6 @@ import os
 import subprocess
 import sys
 import zipfile
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +19,7 @@ from conftest import Comfy, git, save_in_comfyui, tree_digest
 from terminal import run_on_terminal
 from test_import import comfyui_of, second  # noqa: F401  (the second environment)
 from test_pyenv import _wheel
-from webserver import Route, Server, self_signed, serve
+from webserver import Route, Server
 
 from git_comfy import pyenv
 
@@ -28,18 +27,8 @@ PACK_CODE = ('class GitPackNode:\n    pass\n\n\nNODE_CLASS_MAPPINGS = {{"{name}"
 
 
 @pytest.fixture
-def host(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Server]:
-    """The test's certificate trusted as a user would trust a company's CA: git's own
-    http.sslCAInfo (downloads), GIT_SSL_CAINFO (git clone), SSL_CERT_FILE (registry lookups)."""
-    made = self_signed(tmp_path)
-    if made is None:
-        pytest.skip("needs openssl to make a certificate")
-    context, cafile = made
-    git("config", "--global", "http.sslCAInfo", cafile, cwd=tmp_path)
-    monkeypatch.setenv("GIT_SSL_CAINFO", cafile)
-    monkeypatch.setenv("SSL_CERT_FILE", cafile)
-    with serve(context) as server:
-        yield server
+def host(https_server: Server) -> Server:
+    return https_server
 
 
 def commit(repo: Path, node_type: str, requirements: str) -> str:
@@ -74,6 +63,17 @@ def pack(tmp_path: Path) -> Path:
     repo.mkdir()
     git("init", "-q", cwd=repo)
     return repo
+
+
+def published(env_repo: Path, comfyui: Path, comfy: Comfy, tmp_path: Path, host: Server,
+              pack: Path, requirements: str) -> Path:
+    """The pack committed with ``requirements``, published on ``host`` (an allowed source), and
+    a workflow using it exported."""
+    commit(pack, "GitPackNode", requirements)
+    bundle = bundle_using_pack(env_repo, comfyui, comfy, publish(host, pack, tmp_path), pack,
+                               tmp_path)
+    git("config", "--global", "--add", "comfy.allowedSource", f"{host.url}/", cwd=tmp_path)
+    return bundle
 
 
 def bundle_using_pack(env_repo: Path, comfyui: Path, comfy: Comfy, url: str, pack: Path,
@@ -186,10 +186,8 @@ def test_a_pack_at_another_version_is_replaced_only_with_consent(
 def test_a_blocked_requirement_stops_before_anything_changes(
         env_repo: Path, comfyui: Path, comfy: Comfy, tmp_path: Path, host: Server, pack: Path,
         second: Path, venv: Path) -> None:  # noqa: F811
-    commit(pack, "GitPackNode", "--extra-index-url https://evil.example/simple\n")
-    bundle = bundle_using_pack(env_repo, comfyui, comfy, publish(host, pack, tmp_path), pack,
-                               tmp_path)
-    git("config", "--global", "--add", "comfy.allowedSource", f"{host.url}/", cwd=tmp_path)
+    bundle = published(env_repo, comfyui, comfy, tmp_path, host, pack,
+                       "--extra-index-url https://evil.example/simple\n")
     before = tree_digest(second, comfyui_of(second))
     code, _report, err = run_import(comfy, second, bundle)
     assert code == 1 and "is blocked (--extra-index-url" in err
@@ -200,10 +198,7 @@ def test_a_conflict_needs_a_choice(env_repo: Path, comfyui: Path, comfy: Comfy, 
                                    host: Server, pack: Path, second: Path,  # noqa: F811
                                    venv: Path) -> None:
     pyenv.install(pyenv.find(str(comfyui_of(second))), ["gcdemo-lib==2.0"], allow_build=False)
-    commit(pack, "GitPackNode", "gcdemo-lib==1.0\n")
-    bundle = bundle_using_pack(env_repo, comfyui, comfy, publish(host, pack, tmp_path), pack,
-                               tmp_path)
-    git("config", "--global", "--add", "comfy.allowedSource", f"{host.url}/", cwd=tmp_path)
+    bundle = published(env_repo, comfyui, comfy, tmp_path, host, pack, "gcdemo-lib==1.0\n")
     before = tree_digest(second, comfyui_of(second))
     code, _report, err = run_import(comfy, second, bundle)
     assert code == 1 and "--conflicts upgrade|separate|keep" in err
@@ -261,10 +256,7 @@ def test_registry_pack_from_its_zip(env_repo: Path, comfyui: Path, comfy: Comfy,
 def test_a_pinned_commit_that_is_gone_leaves_nothing_half_installed(
         env_repo: Path, comfyui: Path, comfy: Comfy, tmp_path: Path, host: Server, pack: Path,
         second: Path) -> None:  # noqa: F811
-    commit(pack, "GitPackNode", "")
-    bundle = bundle_using_pack(env_repo, comfyui, comfy, publish(host, pack, tmp_path), pack,
-                               tmp_path)
-    git("config", "--global", "--add", "comfy.allowedSource", f"{host.url}/", cwd=tmp_path)
+    bundle = published(env_repo, comfyui, comfy, tmp_path, host, pack, "")
     git("commit", "-q", "--amend", "-m", "history rewritten upstream", cwd=pack)
     publish(host, pack, tmp_path)  # the pinned commit is no longer there
     before = tree_digest(second, comfyui_of(second))
@@ -294,10 +286,7 @@ def test_on_a_terminal_a_conflict_is_a_question(env_repo: Path, comfyui: Path, c
                                                 tmp_path: Path, host: Server, pack: Path,
                                                 second: Path, venv: Path) -> None:  # noqa: F811
     pyenv.install(pyenv.find(str(comfyui_of(second))), ["gcdemo-lib==2.0"], allow_build=False)
-    commit(pack, "GitPackNode", "gcdemo-lib==1.0\n")
-    bundle = bundle_using_pack(env_repo, comfyui, comfy, publish(host, pack, tmp_path), pack,
-                               tmp_path)
-    git("config", "--global", "--add", "comfy.allowedSource", f"{host.url}/", cwd=tmp_path)
+    bundle = published(env_repo, comfyui, comfy, tmp_path, host, pack, "gcdemo-lib==1.0\n")
     code, screen = run_on_terminal(["git", "comfy", "import", str(bundle)], second, ["3", "y"])
     assert code == 0, screen
     assert "Python dependency conflict detected" in screen
