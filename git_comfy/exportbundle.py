@@ -38,7 +38,6 @@ from git_comfy.errors import FatalError
 if TYPE_CHECKING:
     from git_comfy.commands.export import Answers
 
-MAX_PIP_LINES = bundle.MAX_PIP_LINES
 _BY_DESIGN = ("built-in exclude", "excluded by")  # devfiles' reasons that need no warning
 
 
@@ -86,8 +85,8 @@ def _pip_lines(package: str, data: bytes | None) -> tuple[str, ...]:
             raise FatalError(f"{package}: requirements.txt has a line pip would not read as "
                              f"one requirement ({ui.printable(line[:60])}…)")
         lines.append(line)
-    if len(lines) > MAX_PIP_LINES:
-        raise FatalError(f"{package}: requirements.txt has more than {MAX_PIP_LINES} lines")
+    if len(lines) > bundle.MAX_PIP_LINES:
+        raise FatalError(f"{package}: requirements.txt has more than {bundle.MAX_PIP_LINES} lines")
     return tuple(lines)
 
 
