@@ -169,8 +169,12 @@ def renames(document: dict[str, Any],
     return found
 
 
-def _python(comfyui: str, nodes: list[NodePlan]) -> Python:
-    lines = {n.node.package: n.pip for n in nodes if n.pip}
+def _python(comfyui: str, nodes: list[NodePlan],
+            actions: list[packinstall.PackAction]) -> Python:
+    """The requirements of every pack that is or will be installed (a blocked pack's are not
+    installed either) against what ComfyUI's interpreter has."""
+    blocked = {a.node.package for a in actions if a.action == packinstall.BLOCKED}
+    lines = {n.node.package: n.pip for n in nodes if n.pip and n.node.package not in blocked}
     if not lines:
         return Python(None, None, ())
     try:
@@ -215,4 +219,4 @@ def make(path: str, copy: str, *, as_name: str | None, require_signed: bool) -> 
         custom_nodes, [(n.node, n.state, n.installed_version, n.installed_path) for n in nodes],
         packclone.allowed_sources())
     return Plan(path, manifest, signature, name, target, destination, document, layout, nodes,
-                placements, actions, _python(env.comfyui, nodes), unpacked)
+                placements, actions, _python(env.comfyui, nodes, actions), unpacked)

@@ -293,3 +293,15 @@ def test_on_a_terminal_a_conflict_is_a_question(env_repo: Path, comfyui: Path, c
     assert "3. Try with current version (may not work)" in screen
     assert have(comfyui_of(second))["gcdemo-lib"] == "2.0"
     assert (comfyui_of(second) / "custom_nodes" / "gitpack" / "__init__.py").exists()
+
+
+def test_a_blocked_packs_requirements_are_not_planned(
+        env_repo: Path, comfyui: Path, comfy: Comfy, tmp_path: Path, host: Server, pack: Path,
+        second: Path) -> None:  # noqa: F811
+    commit(pack, "GitPackNode", "gcdemo-lib==1.0\n")
+    bundle = bundle_using_pack(env_repo, comfyui, comfy, publish(host, pack, tmp_path), pack,
+                               tmp_path)  # and no comfy.allowedSource: the pack is blocked
+    plan = json.loads(comfy("import", str(bundle), "--dry-run", "--json", cwd=second).out)
+    assert [p["action"] for p in plan["packs"]] == ["blocked"]
+    assert plan["python"]["requirements"] == []
+    assert plan["custom_nodes"][0]["pip"][0]["line"] == "gcdemo-lib==1.0"  # still shown
