@@ -124,8 +124,12 @@ def run(env: environment.Environment, plan: importplan.Plan, choices: Choices) -
               or (a.action == packinstall.UPDATE and choices.update_nodes)]
     done.lines += packinstall.install(wanted, custom_nodes, plan.unpacked)
     interpreter = plan.python.interpreter
-    install = [line.verdict.line for line in _lines(plan, pipplan.INSTALL)]
-    conflicts = [line.verdict.line for line in _lines(plan, pipplan.CONFLICT)]
+    kept = {a.node.package for a in plan.packs if a.action == packinstall.UPDATE
+            and not choices.update_nodes}  # the installed version stays, with what it needs
+    install = [line.verdict.line for line in _lines(plan, pipplan.INSTALL)
+               if line.package not in kept]
+    conflicts = [line.verdict.line for line in _lines(plan, pipplan.CONFLICT)
+                 if line.package not in kept]
     if interpreter is None or not (install or (conflicts and choices.conflicts != KEEP)):
         return done
     done.lines.append(f"Python packages go into {interpreter.python} ({interpreter.how})")

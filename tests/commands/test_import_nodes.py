@@ -164,21 +164,23 @@ def test_a_source_not_allowed_is_blocked_and_the_import_fails_loudly(
 
 def test_a_pack_at_another_version_is_replaced_only_with_consent(
         env_repo: Path, comfyui: Path, comfy: Comfy, tmp_path: Path, host: Server, pack: Path,
-        second: Path) -> None:  # noqa: F811
+        second: Path, venv: Path) -> None:  # noqa: F811
     old = commit(pack, "GitPackNode", "")
     url = publish(host, pack, tmp_path)
     git("config", "--global", "--add", "comfy.allowedSource", f"{host.url}/", cwd=tmp_path)
     theirs = comfyui_of(second) / "custom_nodes" / "gitpack"
     git("clone", "-q", url, str(theirs), cwd=tmp_path)
-    new = commit(pack, "GitPackNode", "# the second version\n")
+    new = commit(pack, "GitPackNode", "gcdemo-lib==1.0\n")  # the new version needs it
     publish(host, pack, tmp_path)
     bundle = bundle_using_pack(env_repo, comfyui, comfy, url, pack, tmp_path)
     code, report, err = run_import(comfy, second, bundle)
     assert [p["action"] for p in report["packs"]] == ["update"]
     assert code == 1 and git("rev-parse", "HEAD", cwd=theirs).stdout.strip() == old
+    assert "gcdemo-lib" not in have(comfyui_of(second))  # not for a version kept as it was
     code, report, err = run_import(comfy, second, bundle, "--update-nodes")
     assert code == 0, err
     assert git("rev-parse", "HEAD", cwd=theirs).stdout.strip() == new
+    assert have(comfyui_of(second))["gcdemo-lib"] == "1.0"
     [kept] = (comfyui_of(second) / "custom_nodes" / ".git-comfy-old").iterdir()
     assert git("rev-parse", "HEAD", cwd=kept).stdout.strip() == old
 
