@@ -10,7 +10,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from git_comfy import environment, importplan, packinstall, pyenv, ui
+from git_comfy import atomic, environment, importplan, packinstall, pyenv, ui
 from git_comfy.core import pipplan
 from git_comfy.errors import FatalError
 
@@ -144,6 +144,8 @@ def run(env: environment.Environment, plan: importplan.Plan, choices: Choices) -
     if conflicts and choices.conflicts == SEPARATE:
         folder = os.path.join(env.root, ".cec", "venvs", plan.name.replace("/", "--"))
         separate = pyenv.separate(interpreter, folder)
+        # as `python -m venv` does since 3.13: git never offers the environment for a commit
+        atomic.write(os.path.join(folder, ".gitignore"), b"*\n", durable=False)
         pyenv.install(separate, conflicts, allow_build=choices.allow_build)
         done.lines.append(f"made {separate.python} for this workflow, with its conflicting "
                           "requirements; start ComfyUI with it to run it")

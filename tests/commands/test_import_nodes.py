@@ -307,3 +307,25 @@ def test_a_blocked_packs_requirements_are_not_planned(
     assert [p["action"] for p in plan["packs"]] == ["blocked"]
     assert plan["python"]["requirements"] == []
     assert plan["custom_nodes"][0]["pip"][0]["line"] == "gcdemo-lib==1.0"  # still shown
+
+
+@pytest.mark.parametrize("choice", ["upgrade", "separate"])
+def test_a_conflict_upgraded_or_kept_apart(choice: str, env_repo: Path, comfyui: Path,
+                                           comfy: Comfy, tmp_path: Path, host: Server,
+                                           pack: Path, second: Path,  # noqa: F811
+                                           venv: Path) -> None:
+    pyenv.install(pyenv.find(str(comfyui_of(second))), ["gcdemo-lib==2.0"], allow_build=False)
+    bundle = published(env_repo, comfyui, comfy, tmp_path, host, pack, "gcdemo-lib==1.0\n")
+    code, report, err = run_import(comfy, second, bundle, "--conflicts", choice)
+    assert code == 0, err
+    freeze = [line for line in report["installed"] if line.startswith("to go back:")]
+    assert freeze and "gcdemo-lib==2.0" in Path(freeze[0].rsplit(" ", 1)[-1]).read_text()
+    if choice == "upgrade":
+        assert have(comfyui_of(second))["gcdemo-lib"] == "1.0"
+    else:
+        assert have(comfyui_of(second))["gcdemo-lib"] == "2.0"  # ComfyUI's own is untouched
+        apart = second / ".cec" / "venvs" / "packed"
+        python = pyenv.Interpreter(pyenv.venv_python(str(apart)), "test")
+        assert pyenv.installed(python)["gcdemo-lib"] == "1.0"
+        status = git("status", "--porcelain", "--untracked-files=all", cwd=second).stdout
+        assert "venvs" not in status
