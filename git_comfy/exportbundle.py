@@ -10,8 +10,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
+import xxhash
+
 from git_comfy import (
     __version__,
+    atomic,
     bundleread,
     bundlewrite,
     comfyui,
@@ -39,6 +42,8 @@ if TYPE_CHECKING:
     from git_comfy.commands.export import Answers
 
 _BY_DESIGN = ("built-in exclude", "excluded by")  # devfiles' reasons that need no warning
+CLEAN = "git-comfy-clean"  # in the git dir: contents of dev-node files scanned and found clean
+_CLEAN_HEADER = f"git-comfy {__version__} secret rules {len(secrets.RULES)}"
 
 
 @dataclass
@@ -90,11 +95,19 @@ def _pip_lines(package: str, data: bytes | None) -> tuple[str, ...]:
     return tuple(lines)
 
 
-def _dev_files(name: str, path: str, findings: list[secrets.Finding],
-               warnings: list[str]) -> dict[str, bytes]:
-    """A dev node's files by relative path, each read once, scanned for secrets. A single-file
-    node (``my_node.py``) becomes the package ``<name>/__init__.py``: the same module to
-    ComfyUI."""
+def _clean_contents(path: str) -> set[str]:
+    """Contents (xxh3-128) of dev-node files an earlier export scanned and found clean, when
+    this git-comfy (and its rules) scanned them."""
+    data = atomic.read(path, 64 << 20)
+    lines = data.decode("ascii", "replace").splitlines() if data else []
+    return set(lines[1:]) if lines and lines[0] == _CLEAN_HEADER else set()
+
+
+def _dev_files(name: str, path: str, findings: list[secrets.Finding], warnings: list[str],
+               clean: set[str]) -> dict[str, bytes]:
+    """A dev node's files by relative path, each read once, scanned for secrets unless its
+    content is in ``clean`` (to which the newly clean ones are added). A single-file node
+    (``my_node.py``) becomes the package ``<name>/__init__.py``: the same module to ComfyUI."""
     if os.path.isfile(path) and path.endswith(".py"):
         info = os.stat(path)
         items = [devfiles.DevFile("__init__.py", path, info.st_size)]
@@ -112,8 +125,14 @@ def _dev_files(name: str, path: str, findings: list[secrets.Finding],
             raise FatalError(f"dev node {name}: the path {ui.printable(item.relpath)} is too "
                              f"long for a bundle; list it in {devfiles.IGNORE_FILE}")
         files[item.relpath] = devfiles.read_file(item)
-    findings += secrets.scan_files([(data, f"{bundle.NODES}/{name}/{relpath}")
-                                    for relpath, data in files.items()])
+    contents = {relpath: xxhash.xxh3_128_hexdigest(data) for relpath, data in files.items()}
+    new = secrets.scan_files([(data, f"{bundle.NODES}/{name}/{relpath}")
+                              for relpath, data in files.items()
+                              if contents[relpath] not in clean])
+    findings += new
+    flagged = {finding.where for finding in new}
+    clean.update(digest for relpath, digest in contents.items()
+                 if f"{bundle.NODES}/{name}/{relpath}" not in flagged)
     return files
 
 
@@ -142,6 +161,9 @@ def gather(env: environment.Environment, name: str, workflow: graph.Workflow,
     findings = secrets.scan_document(workflow.document, bundle.WORKFLOW)
     placed = [r for r in requirements if r.package is not None]
     dev: dict[str, dict[str, bytes]] = {}
+    clean_path = os.path.join(env.git_dir, CLEAN)
+    clean = _clean_contents(clean_path)
+    known = len(clean)
     pip: dict[str, tuple[str, ...]] = {}
     for requirement in placed:
         assert requirement.package is not None
@@ -150,7 +172,7 @@ def gather(env: environment.Environment, name: str, workflow: graph.Workflow,
                 raise FatalError(f"dev node {requirement.package}: its folder is not known; "
                                  f"check [tool.comfydock.nodes.{requirement.package}] path")
             dev[requirement.package] = _dev_files(requirement.package, requirement.path,
-                                                  findings, warnings)
+                                                  findings, warnings, clean)
             data = dev[requirement.package].get("requirements.txt")
         elif requirement.path is not None and os.path.isdir(requirement.path):
             problems: list[str] = []
@@ -165,6 +187,9 @@ def gather(env: environment.Environment, name: str, workflow: graph.Workflow,
         sources[_normalised(by_name, reference)] = url
         findings += secrets.scan_text(url, f"--model-source {reference}")
     _block_secrets(findings, allow_secrets, warnings)
+    if len(clean) != known:  # a cache, written only once nothing stopped the export
+        atomic.write(clean_path, "\n".join([_CLEAN_HEADER, *sorted(clean)]).encode(),
+                     durable=False)
     return Parts(
         document=workflow.document,
         resolved=[r for r in results if r.status == resolve.RESOLVED],

@@ -19,6 +19,7 @@ from conftest import (
     Comfy,
     assert_one_error,
     edit_seed,
+    git,
     save_in_comfyui,
     tree_digest,
     unwritable,
@@ -457,3 +458,20 @@ def test_bundle_members_read_back_with_tar(tracked_repo: Path, comfy: Comfy) -> 
         info = tar.getmember("workflow.json")
         data = tar.extractfile(info).read()  # type: ignore[union-attr]
     assert json.loads(io.BytesIO(data).read())["nodes"]
+
+
+def test_dev_files_scanned_clean_are_not_scanned_again_but_changes_are(
+        env_repo: Path, comfy: Comfy, comfyui: Path, tmp_path: Path) -> None:
+    folder = dev_node(tmp_path / "src" / "my-dev")
+    with_dev_node(env_repo, comfy, comfyui, folder)
+    export(comfy, env_repo, "dev", "--offline")
+    cache = Path(git("rev-parse", "--absolute-git-dir", cwd=env_repo).stdout.strip()) \
+        / "git-comfy-clean"
+    remembered = cache.read_text().splitlines()
+    assert remembered[0].startswith("git-comfy ") and len(remembered) == 4  # header + 3 files
+    export(comfy, env_repo, "dev", "--offline")
+    assert cache.read_text().splitlines() == remembered
+    (folder / "web" / "ui.js").write_text(f'const key = "{planted_token()}";\n')
+    result = comfy("export", "dev", "--offline", cwd=env_repo)
+    assert_one_error_last(result, "look like secrets")
+    assert "nodes/my-dev/web/ui.js" in result.err
