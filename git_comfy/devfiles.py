@@ -105,16 +105,21 @@ def collect(root: str, name: str) -> DevFiles:
     return DevFiles(name, top, sorted(files, key=lambda f: f.relpath), sorted(skipped))
 
 
-def read_file(found: DevFile) -> bytes:
+def read_file(found: DevFile, checked: set[str] | None = None) -> bytes:
     """The bytes of a collected file, read once (for the bundle, its hash and the secret scan).
     It must still be the regular file, of the same size, that :func:`collect` listed, reached
-    through no link; anything else (the tree changed meanwhile) is a FatalError."""
+    through no link; anything else (the tree changed meanwhile) is a FatalError. ``checked``:
+    folders this batch of reads already found link-free (a dev node has thousands of files in
+    a few dozen folders)."""
     shown = ui.printable(found.path)
     changed = f"{shown} changed while it was being read; try again"
     folder = os.path.dirname(found.path)
     try:
-        if os.path.realpath(folder) != folder:  # a folder on the way became a link
-            raise FatalError(changed)
+        if checked is None or folder not in checked:
+            if os.path.realpath(folder) != folder:  # a folder on the way became a link
+                raise FatalError(changed)
+            if checked is not None:
+                checked.add(folder)
         fd = os.open(found.path, _OPEN_FLAGS)
     except OSError as error:
         raise FatalError(f"cannot read {shown} ({error.strerror})") from None

@@ -119,12 +119,13 @@ def _dev_files(name: str, path: str, findings: list[secrets.Finding], warnings: 
                 warnings.append(f"dev node {name}: {ui.printable(relpath)} not bundled "
                                 f"({reason})")
     files = {}
+    checked: set[str] = set()
     for item in items:
         member = f"{bundle.NODES}/{name}/{item.relpath}"
         if len(member.encode()) > bundleread.Limits().name:
             raise FatalError(f"dev node {name}: the path {ui.printable(item.relpath)} is too "
                              f"long for a bundle; list it in {devfiles.IGNORE_FILE}")
-        files[item.relpath] = devfiles.read_file(item)
+        files[item.relpath] = devfiles.read_file(item, checked)
     contents = {relpath: xxhash.xxh3_128_hexdigest(data) for relpath, data in files.items()}
     new = secrets.scan_files([(data, f"{bundle.NODES}/{name}/{relpath}")
                               for relpath, data in files.items()

@@ -57,6 +57,9 @@ EXCLUDED_NAMES = (
 BINARY_PROBE = 8192  # bytes looked at for a NUL, as git does
 MAX_DEPTH = 300  # levels of a JSON document (jsonsafe accepts 256)
 
+# one pass over a name for all the globs (a dev node has thousands); then which one it was
+_ANY_EXCLUDED = re.compile("|".join(f"(?:{fnmatch.translate(glob)})" for glob in EXCLUDED_NAMES),
+                           re.IGNORECASE)
 _EXCLUDED = tuple((glob, re.compile(fnmatch.translate(glob), re.IGNORECASE))
                   for glob in EXCLUDED_NAMES)
 _END = r"(?![\w-])"  # a key ends where no character of one follows
@@ -150,9 +153,8 @@ def excluded(relpath: str) -> str | None:
     """The built-in glob that keeps ``relpath`` (``/``-separated) out of a bundle, matched
     against each of its components, or None."""
     for part in relpath.split("/"):
-        for glob, regex in _EXCLUDED:
-            if regex.match(part):
-                return glob
+        if _ANY_EXCLUDED.match(part):
+            return next(glob for glob, regex in _EXCLUDED if regex.match(part))
     return None
 
 
