@@ -44,7 +44,7 @@ import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from git_comfy import git, ui
+from git_comfy import atomic, git, ui
 from git_comfy.core import modelformat
 from git_comfy.errors import FatalError
 from git_comfy.webcache import USER_AGENT
@@ -94,6 +94,8 @@ def policy() -> Policy:
     tokens = {}
     for host, variable in _TOKEN_VARIABLES.items():
         value = os.environ.get(variable, "").strip()
+        if not value and variable == "HF_TOKEN":
+            value = _saved_hf_token()
         if not value:
             continue
         if not _TOKEN.fullmatch(value):
@@ -111,6 +113,19 @@ def policy() -> Policy:
         hosts.add(value)
     return Policy(http_hosts=frozenset(hosts), tokens=tokens,
                   cafile=git.config_get("http.sslCAInfo", path=True))
+
+
+def _saved_hf_token() -> str:
+    """The token ``huggingface-cli login`` saved (``$HF_TOKEN_PATH``, else
+    ``$HF_HOME/token``, else ``~/.cache/huggingface/token``), or ""."""
+    home = os.environ.get("HF_HOME") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "huggingface")
+    path = os.environ.get("HF_TOKEN_PATH") or os.path.join(home, "token")
+    try:
+        data = atomic.read(path, 4096)
+    except FatalError:
+        return ""
+    return (data or b"").decode("utf-8", "replace").strip()
 
 
 def shown(url: str) -> str:

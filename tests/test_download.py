@@ -630,3 +630,22 @@ def test_a_bad_policy_is_one_line(monkeypatch: pytest.MonkeyPatch, tmp_path: Pat
     git("config", "--global", "--add", "comfy.allowHttp", "mirror.lan", cwd=tmp_path)
     with pytest.raises(FatalError, match=r"'mirror\.lan' is not HOST:PORT"):
         download.policy()
+
+
+def test_the_token_huggingface_cli_saved_is_used_when_hf_token_is_unset(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("HF_TOKEN", raising=False)
+    monkeypatch.delenv("HF_HOME", raising=False)
+    monkeypatch.delenv("HF_TOKEN_PATH", raising=False)
+    assert "huggingface.co" not in download.policy().tokens
+    saved = Path(os.environ["XDG_CACHE_HOME"]) / "huggingface" / "token"
+    saved.parent.mkdir(parents=True)
+    saved.write_text("hf_saved_by_the_cli\n")
+    assert download.policy().tokens["huggingface.co"] == (
+        "Authorization", "Bearer hf_saved_by_the_cli")
+    elsewhere = tmp_path / "my-token"
+    elsewhere.write_text("hf_from_hf_token_path")
+    monkeypatch.setenv("HF_TOKEN_PATH", str(elsewhere))
+    assert download.policy().tokens["huggingface.co"][1] == "Bearer hf_from_hf_token_path"
+    monkeypatch.setenv("HF_TOKEN", "hf_from_the_environment")
+    assert download.policy().tokens["huggingface.co"][1] == "Bearer hf_from_the_environment"
