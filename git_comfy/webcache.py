@@ -62,6 +62,7 @@ class Web:
         self._noticed: set[str] = set()  # hosts a notice was given for
         self._db: sqlite3.Connection | None = None
         self._db_failed = False
+        self._tls: Any = None  # the ssl context, made at the first fetch
 
     # -- the cache ---------------------------------------------------------------------------
 
@@ -215,7 +216,15 @@ class Web:
             raise _Unreachable("only http and https addresses are fetched")
         request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT,
                                                        "Accept": "application/json", **headers})
-        opener = urllib.request.build_opener(no_downgrade())
+        if self._tls is None:  # the CAs git trusts (http.sslCAInfo), as model downloads do
+            import ssl
+
+            from git_comfy import git
+
+            self._tls = ssl.create_default_context(
+                cafile=git.config_get("http.sslCAInfo", path=True))
+        opener = urllib.request.build_opener(no_downgrade(),
+                                             urllib.request.HTTPSHandler(context=self._tls))
         deadline = time.monotonic() + self.timeout * 4  # a server that drips bytes forever
         try:
             try:

@@ -241,9 +241,9 @@ def tracked_repo(env_repo: Path, comfy) -> Path:  # type: ignore[no-untyped-def]
 @pytest.fixture
 def https_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     """A real HTTPS server on 127.0.0.1 (tests/webserver.py) whose new self-signed certificate
-    is trusted the ways a user trusts a company's CA: git's ``http.sslCAInfo`` (model and
-    archive downloads), ``GIT_SSL_CAINFO`` (git clone) and ``SSL_CERT_FILE`` (the registry's
-    metadata lookups)."""
+    is trusted the ways a user trusts a company's CA: git's ``http.sslCAInfo`` (downloads and
+    registry lookups) and ``GIT_SSL_CAINFO`` (git clone: this machine's git did not apply
+    ``http.sslCAInfo`` to the test server, its own variable it does)."""
     from webserver import self_signed, serve
 
     made = self_signed(tmp_path)
@@ -252,6 +252,5 @@ def https_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[An
     context, cafile = made
     git("config", "--global", "http.sslCAInfo", cafile, cwd=tmp_path)
     monkeypatch.setenv("GIT_SSL_CAINFO", cafile)
-    monkeypatch.setenv("SSL_CERT_FILE", cafile)
     with serve(context) as server:
         yield server
