@@ -10,7 +10,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from git_comfy import atomic, environment, importplan, packinstall, pyenv, ui
+from git_comfy import atomic, importplan, packinstall, pyenv, ui
 from git_comfy.core import pipplan
 from git_comfy.errors import FatalError
 
@@ -115,8 +115,9 @@ def ask(plan: importplan.Plan, choices: Choices) -> None:
         choices.conflicts = CONFLICT_CHOICES[picked or 0]
 
 
-def run(env: environment.Environment, plan: importplan.Plan, choices: Choices) -> Done:
+def run(plan: importplan.Plan, choices: Choices) -> Done:
     """Installs the packs, then their requirements."""
+    env = plan.env
     done = Done()
     custom_nodes = os.path.join(env.comfyui, "custom_nodes")
     wanted = [a for a in plan.packs
@@ -153,10 +154,10 @@ def run(env: environment.Environment, plan: importplan.Plan, choices: Choices) -
     return done
 
 
-def check(env: environment.Environment, plan: importplan.Plan) -> list[str]:
+def check(plan: importplan.Plan) -> list[str]:
     """After: every node type the workflow needs, defined by an installed pack at the recorded
     version; what is not, one line each."""
     from git_comfy import nodeanalysis
 
-    return packinstall.missing_types(env.comfyui, nodeanalysis.dev_paths(env),
+    return packinstall.missing_types(plan.env.comfyui, nodeanalysis.dev_paths(plan.env),
                                      plan.manifest.nodes)

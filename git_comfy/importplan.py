@@ -73,14 +73,14 @@ class Python:
 
 @dataclass
 class Plan:
+    env: environment.Environment
     bundle_path: str
     manifest: bundle.Manifest
     signature: signing.Verdict | None
     name: str  # the workflow's name in ComfyUI
     target: str  # its file
     destination: str  # NEW, SAME or DIFFERS
-    document: dict[str, Any]  # the workflow as it will be written (model names substituted)
-    layout: str | int | None
+    workflow: bytes  # as it will be written: its model names are the ones they have here
     nodes: list[NodePlan]
     placements: list[modelplace.Placement]
     packs: list[packinstall.PackAction]
@@ -209,14 +209,13 @@ def make(path: str, copy: str, *, as_name: str | None, require_signed: bool) -> 
         placements = modelplace.plan(index, env.comfyui, manifest.models)
     document, _changes = substitute.substitute(
         workflow.document, renames(workflow.document, placements), os.sep)
-    layout = jsonsafe.layout_of(data)
+    written = jsonsafe.dumps(document, jsonsafe.layout_of(data))
     existing = atomic.read(target, jsonsafe.MAX_BYTES + 1)
-    destination = NEW if existing is None else SAME if existing == jsonsafe.dumps(
-        document, layout) else DIFFERS
+    destination = NEW if existing is None else SAME if existing == written else DIFFERS
     nodes = _nodes(env, manifest)
     custom_nodes = os.path.join(env.comfyui, customnodes.CUSTOM_NODES)
     actions = packinstall.plan(
         custom_nodes, [(n.node, n.state, n.installed_version, n.installed_path) for n in nodes],
         packclone.allowed_sources())
-    return Plan(path, manifest, signature, name, target, destination, document, layout, nodes,
+    return Plan(env, path, manifest, signature, name, target, destination, written, nodes,
                 placements, actions, _python(env.comfyui, nodes, actions), unpacked)

@@ -25,7 +25,7 @@ from git_comfy import (
     signing,
     ui,
 )
-from git_comfy.core import jsonsafe, models, substitute
+from git_comfy.core import models
 from git_comfy.errors import FatalError
 from git_comfy.index import ModelIndex
 
@@ -137,7 +137,7 @@ def _ask(plan: importplan.Plan, allow_missing: bool) -> None:
         raise FatalError("nothing was changed")
 
 
-def _write_workflow(env: environment.Environment, plan: importplan.Plan, data: bytes) -> None:
+def _write_workflow(plan: importplan.Plan) -> None:
     from git_comfy.commands import restore
 
     if plan.destination == importplan.SAME:
@@ -146,25 +146,21 @@ def _write_workflow(env: environment.Environment, plan: importplan.Plan, data: b
     if plan.destination == importplan.DIFFERS:  # only with --force
         saved = atomic.read(plan.target)
         if saved is not None:
-            kept = restore.backup(comfyui.workflows_dir(env.comfyui), plan.name, saved)
+            kept = restore.backup(comfyui.workflows_dir(plan.env.comfyui), plan.name, saved)
             sys.stderr.write(f"git comfy: the old {plan.name} is kept as {kept}\n")
-    atomic.write(plan.target, data)
+    atomic.write(plan.target, plan.workflow)
 
 
-def _finish(plan: importplan.Plan, done: list[modelplace.Placement]) -> bytes:
-    """The workflow with the names the models finally have, written and tracked."""
-    document, _ = substitute.substitute(plan.document, importplan.renames(plan.document, done),
-                                        os.sep)
-    data = jsonsafe.dumps(document, plan.layout)
-    env = environment.discover()
-    _write_workflow(env, plan, data)
+def _finish(plan: importplan.Plan, done: list[modelplace.Placement]) -> None:
+    """The workflow written (its model names are the ones the plan gave, which bringing the
+    models keeps), tracked, and its requirements recorded."""
+    _write_workflow(plan)
     by_sha = {p.model.sha256: p for p in done}
     environment.record_requirements(
-        env, plan.name, plan.manifest.created, (n.package for n in plan.manifest.nodes),
+        plan.env, plan.name, plan.manifest.created, (n.package for n in plan.manifest.nodes),
         ((m.sha256, models.normalise(by_sha[m.sha256].name or m.relpath).rsplit("/", 1)[-1],
           m.size, m.sources[0] if m.sources else None)
          for m in plan.manifest.models if m.sha256 in by_sha))
-    return data
 
 
 def _summary(plan: importplan.Plan, done: list[modelplace.Placement],
@@ -201,12 +197,11 @@ def run(*, path: str, dry_run: bool, yes: bool, as_name: str | None, force: bool
         if not yes:
             importnodes.ask(plan, choices)
             _ask(plan, allow_missing)
-        env = environment.discover()
-        installed = importnodes.run(env, plan, choices)
+        installed = importnodes.run(plan, choices)
     with ModelIndex.open() as index:
-        done = modelplace.bring(plan.placements, index, env.comfyui)
+        done = modelplace.bring(plan.placements, index, plan.env.comfyui)
     _finish(plan, done)
-    problems = importnodes.check(env, plan)
+    problems = importnodes.check(plan)
     if as_json_output:
         report["models"] = [_placement_json(p) for p in done]
         report["imported"] = True
