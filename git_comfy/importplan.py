@@ -122,20 +122,6 @@ def required_signature() -> bool:
     return value is not None and value.lower() in ("true", "yes", "on", "1")
 
 
-def _signature(path: str, copy: str, require: bool) -> signing.Verdict | None:
-    """The verdict on the signature beside the bundle (verified against the private copy)."""
-    signature = signing.signature_path(path)
-    verdict = signing.verify(copy, signature) if os.path.exists(signature) else None
-    if verdict is not None and verdict.status == "bad":
-        raise FatalError(f"{path}: the signature does not verify: {verdict.detail}; nothing "
-                         "was changed")
-    if require and (verdict is None or verdict.status != "good"):
-        why = "it is not signed" if verdict is None else verdict.detail
-        raise FatalError(f"{path}: a trusted signature is required ({REQUIRE_SIGNED} or "
-                         f"--require-signed) and {why}; nothing was changed")
-    return verdict
-
-
 def _nodes(env: environment.Environment, manifest: bundle.Manifest) -> list[NodePlan]:
     survey = customnodes.survey(env.comfyui, nodeanalysis.dev_paths(env), status=False)
     found = []
@@ -189,7 +175,8 @@ def make(path: str, copy: str, *, as_name: str | None, require_signed: bool) -> 
     """Verifies the private copy of the bundle and plans the import; changes nothing but the
     model index's cache."""
     env = environment.discover()
-    signature = _signature(path, copy, require_signed or required_signature())
+    signature = signing.check(path, signed=copy, require=require_signed or required_signature(),
+                              required_by=f"--require-signed or {REQUIRE_SIGNED}")
     unpacked = os.path.join(os.path.dirname(copy), "members")
     os.mkdir(unpacked, 0o700)
     contents = bundleread.read(copy, bundle.expected_members, dest=unpacked,

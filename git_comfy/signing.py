@@ -99,6 +99,21 @@ def sign(bundle: str) -> str:
     return path
 
 
+def check(bundle: str, *, signed: str | None = None, require: bool = False,
+          required_by: str = "--require-signed") -> Verdict | None:
+    """The verdict on the signature beside ``bundle`` (verified against ``signed``, a private
+    copy of its bytes, when given), None when there is none. One FatalError line when it does
+    not verify, or when ``require`` and it is not good."""
+    signature = signature_path(bundle)
+    verdict = verify(signed or bundle, signature) if os.path.exists(signature) else None
+    if verdict is not None and verdict.status == "bad":
+        raise FatalError(f"{bundle}: the signature does not verify: {verdict.detail}")
+    if require and (verdict is None or verdict.status != "good"):
+        why = "it is not signed" if verdict is None else verdict.detail
+        raise FatalError(f"{bundle}: a trusted signature is required ({required_by}) and {why}")
+    return verdict
+
+
 def verify(bundle: str, signature: str) -> Verdict:
     """Checks ``signature`` over the bundle's bytes against the user's trust store, the way
     ``git verify-commit`` checks an SSH-signed commit, but in the ``git-comfy`` namespace and at

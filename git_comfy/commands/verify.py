@@ -25,13 +25,7 @@ def check(path: str, *, require_signed: bool) -> dict[str, Any]:
         raise FatalError(f"no bundle at {path}")
     contents = bundleread.read(path, bundle.expected_members)
     manifest = bundle.parse(contents.small[bundle.MANIFEST])
-    signature_file = signing.signature_path(path)
-    verdict = signing.verify(path, signature_file) if os.path.exists(signature_file) else None
-    if verdict is not None and verdict.status == "bad":
-        raise FatalError(f"{path}: the signature does not verify: {verdict.detail}")
-    if require_signed and (verdict is None or verdict.status != "good"):
-        why = "it is not signed" if verdict is None else verdict.detail
-        raise FatalError(f"{path}: a trusted signature is required and {why}")
+    verdict = signing.check(path, require=require_signed)
     return {
         "bundle": path,
         "workflow": manifest.workflow,
@@ -41,8 +35,8 @@ def check(path: str, *, require_signed: bool) -> dict[str, Any]:
         "custom_nodes": len(manifest.nodes),
         "models": len(manifest.models),
         "signature": None if verdict is None else {
-            "file": signature_file, "status": verdict.status, "signer": verdict.signer,
-            "key": verdict.key, "detail": verdict.detail,
+            "file": signing.signature_path(path), "status": verdict.status,
+            "signer": verdict.signer, "key": verdict.key, "detail": verdict.detail,
         },
     }
 
