@@ -8,7 +8,7 @@ import os
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import xxhash
 
@@ -38,9 +38,6 @@ from git_comfy.core import (
 )
 from git_comfy.errors import FatalError
 
-if TYPE_CHECKING:
-    from git_comfy.commands.export import Answers
-
 _BY_DESIGN = ("built-in exclude", "excluded by")  # devfiles' reasons that need no warning
 CLEAN = "git-comfy-clean"  # in the git dir: contents of dev-node files scanned and found clean
 _CLEAN_HEADER = f"git-comfy {__version__} secret rules {len(secrets.RULES)}"
@@ -56,7 +53,7 @@ class Parts:
     requirements: list[nodepacks.Requirement]
     dev: dict[str, dict[str, bytes]]  # dev node name → its files (relpath → bytes)
     pip: dict[str, tuple[str, ...]]  # package → requirements.txt lines
-    given_sources: dict[str, str]  # reference (normalised) → --model-source URL
+    given_sources: dict[str, str]  # reference (normalised) → its --model-source URL
     allow_secrets: bool
     warnings: list[str] = field(default_factory=list)
 
@@ -155,9 +152,10 @@ def _block_secrets(findings: list[secrets.Finding], allow: bool, warnings: list[
 
 def gather(env: environment.Environment, name: str, workflow: graph.Workflow,
            results: Sequence[resolve.Resolution], requirements: Sequence[nodepacks.Requirement],
-           given: Answers, *, allow_secrets: bool) -> Parts:
+           sources: dict[str, str], *, allow_secrets: bool) -> Parts:
     """Reads the dev nodes' sources and the packs' requirements and scans all of it, with the
-    workflow and the given sources, for secrets."""
+    workflow and ``sources`` (reference, normalised → its ``--model-source``), for
+    secrets."""
     warnings: list[str] = []
     findings = secrets.scan_document(workflow.document, bundle.WORKFLOW)
     placed = [r for r in requirements if r.package is not None]
@@ -182,10 +180,7 @@ def gather(env: environment.Environment, name: str, workflow: graph.Workflow,
         else:
             data = None
         pip[requirement.package] = _pip_lines(requirement.package, data)
-    by_name = {r.ref.normalised: r for r in results}
-    sources = {}
-    for reference, url in given.sources.items():
-        sources[_normalised(by_name, reference)] = url
+    for reference, url in sources.items():
         findings += secrets.scan_text(url, f"--model-source {reference}")
     _block_secrets(findings, allow_secrets, warnings)
     if len(clean) != known:  # a cache, written only once nothing stopped the export
@@ -198,16 +193,6 @@ def gather(env: environment.Environment, name: str, workflow: graph.Workflow,
         requirements=placed, dev=dev, pip=pip, given_sources=sources,
         allow_secrets=allow_secrets, warnings=warnings,
     )
-
-
-def _normalised(by_name: dict[str, resolve.Resolution], reference: str) -> str:
-    for normalised, result in by_name.items():
-        if reference in (result.ref.name, normalised) or resolve.basename(normalised) == (
-                reference):
-            return normalised
-    listed = ", ".join(ui.printable(r.ref.name) for r in by_name.values()) or "none"
-    raise FatalError(f"--model-source {reference}: the workflow has no such model "
-                     f"(it uses: {listed})")
 
 
 # -- models -------------------------------------------------------------------------------------

@@ -224,7 +224,9 @@ def run(*, name: str, rev: str | None, output: str | None, yes: bool, sign: bool
                 f"{len(questions)} open question(s), listed above: answer them with the flags "
                 "shown, or run git comfy export on a terminal; nothing was written",
                 EXIT_UNANSWERED)
-        parts = exportbundle.gather(env, name, workflow, results, nodes.requirements, given,
+        sources = {_named(refs, reference, "--model-source").normalised: url
+                   for reference, url in given.sources.items()}
+        parts = exportbundle.gather(env, name, workflow, results, nodes.requirements, sources,
                                     allow_secrets=allow_secrets)
         created, stamp = _created()
         made = exportbundle.make(env, parts, search, name=name, created=created, stamp=stamp,
