@@ -21,7 +21,7 @@ from git_comfy import (
     customnodes,
     devfiles,
     environment,
-    modelfiles,
+    index,
     modelsearch,
     render,
     ui,
@@ -205,12 +205,7 @@ def _sha256(search: modelsearch.Search, candidate: resolve.Candidate) -> str:
     indexed = search.indexed(candidate.path)
     if indexed is not None:
         return search.index.full_hash(indexed)
-    try:
-        with ui.Progress(candidate.size, f"hashing {os.path.basename(candidate.path)}",
-                         unit="B") as bar:
-            read = modelfiles.read(candidate.path, full=True, bar=bar)
-    except (modelfiles.Unreadable, modelfiles.Vanished) as error:
-        raise FatalError(f"cannot hash {candidate.path}: {error}") from None
+    read = index.read_full(candidate.path, candidate.size)
     assert read.sha256 is not None
     return read.sha256
 

@@ -133,6 +133,18 @@ def configured_path() -> str:
 # -- the database -------------------------------------------------------------------------------
 
 
+def read_full(path: str, size: int) -> modelfiles.Read:
+    """``path`` read whole for its SHA-256, with a progress bar on a terminal; one FatalError
+    line when it goes away meanwhile or cannot be read."""
+    try:
+        with ui.Progress(size, f"hashing {os.path.basename(path)}", unit="B") as bar:
+            return modelfiles.read(path, full=True, bar=bar)
+    except modelfiles.Vanished:
+        raise FatalError(f"{path} was removed while it was hashed") from None
+    except modelfiles.Unreadable as error:
+        raise FatalError(f"cannot hash {path}: {error}") from None
+
+
 def _damaged(path: str) -> FatalError:
     return FatalError(f"the model index {path} is damaged; run {REBUILD}")
 
@@ -559,14 +571,7 @@ class ModelIndex:
             current = modelfiles.file_identity(info)
             if sha256 and settled and (size, mtime_ns, inode, dev) == current:
                 return str(sha256)
-        name = os.path.basename(model.path)
-        try:
-            with ui.Progress(info.st_size, f"hashing {name}", unit="B") as bar:
-                result = modelfiles.read(model.path, full=True, bar=bar)
-        except modelfiles.Vanished:
-            raise FatalError(f"{model.path} was removed while it was hashed") from None
-        except modelfiles.Unreadable as error:
-            raise FatalError(f"cannot hash {model.path}: {error}") from None
+        result = read_full(model.path, info.st_size)
         if row_id is not None:
             self._store(row_id, result)
         assert result.sha256 is not None

@@ -475,3 +475,15 @@ def test_dev_files_scanned_clean_are_not_scanned_again_but_changes_are(
     result = comfy("export", "dev", "--offline", cwd=env_repo)
     assert_one_error_last(result, "look like secrets")
     assert "nodes/my-dev/web/ui.js" in result.err
+
+
+def test_a_model_file_outside_the_index_is_hashed_when_named(
+        env_repo: Path, comfy: Comfy, comfyui: Path, tmp_path: Path) -> None:
+    outside = tmp_path / "elsewhere" / "private.safetensors"
+    outside.parent.mkdir()
+    outside.write_bytes(b"a model nobody indexed")
+    save_in_comfyui(comfyui, "private", loader_workflow("private.safetensors"))
+    track(comfy, env_repo, "private")
+    report = export(comfy, env_repo, "private", "--model", f"private.safetensors={outside}")
+    [model] = report["models"]
+    assert model["sha256"] == sha256(outside.read_bytes())
