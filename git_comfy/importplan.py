@@ -37,7 +37,6 @@ from git_comfy.core import (
     graph,
     jsonsafe,
     models,
-    nodepacks,
     pipcheck,
     pipplan,
     project,
@@ -123,21 +122,17 @@ def required_signature() -> bool:
 
 
 def _nodes(env: environment.Environment, manifest: bundle.Manifest) -> list[NodePlan]:
-    survey = customnodes.survey(env.comfyui, nodeanalysis.dev_paths(env), status=False)
     found = []
-    for node in manifest.nodes:
-        pack = nodepacks.installed_pack(survey.packs, node.package, node.registry_id,
-                                        node.repository)
-        if pack is not None:
-            [pack] = customnodes.with_status([pack])  # a clone's commit: git's HEAD
-            version = pack.identity.version
-            same = node.version is None or version == node.version
-            state = "installed" if same else "other-version"
-            found.append(NodePlan(node, state, version, pack.path,
-                                  tuple(pipcheck.check_all(node.pip))))
-        else:
-            found.append(NodePlan(node, "dev" if node.path else "missing", None, None,
-                                  tuple(pipcheck.check_all(node.pip))))
+    for node, pack in zip(manifest.nodes, packinstall.installed(
+            env.comfyui, nodeanalysis.dev_paths(env), manifest.nodes), strict=True):
+        verdicts = tuple(pipcheck.check_all(node.pip))
+        if pack is None:
+            found.append(NodePlan(node, "dev" if node.path else "missing", None, None, verdicts))
+            continue
+        version = pack.identity.version
+        same = node.version is None or version == node.version
+        found.append(NodePlan(node, "installed" if same else "other-version", version,
+                              pack.path, verdicts))
     return found
 
 

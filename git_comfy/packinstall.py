@@ -13,11 +13,12 @@ import os
 import shutil
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from git_comfy import atomic, customnodes, ui
-from git_comfy.core import bundle, devnodes, packs, sources
+from git_comfy.core import bundle, devnodes, nodepacks, packs, sources
+from git_comfy.core.nodepacks import Pack
 from git_comfy.errors import FatalError
 
 INSTALL, PRESENT, UPDATE, BLOCKED = "install", "present", "update", "blocked"
@@ -165,21 +166,27 @@ def install(actions: Sequence[PackAction], custom_nodes: str,
     return done
 
 
-def missing_types(comfyui: str, dev: dict[str, str], nodes: Sequence[bundle.Node]) -> list[str]:
+def installed(comfyui: str, dev: Mapping[str, str],
+              nodes: Sequence[bundle.Node]) -> list[Pack | None]:
+    """The installed pack each of ``nodes`` names (None where none does), read statically, with
+    git's full view of the ones found (a clone's version is its HEAD), in one batch."""
+    survey = customnodes.survey(comfyui, dev, status=False)
+    found = [nodepacks.installed_pack(survey.packs, node.package, node.registry_id,
+                                      node.repository) for node in nodes]
+    completed = iter(customnodes.with_status([pack for pack in found if pack is not None]))
+    return [None if pack is None else next(completed) for pack in found]
+
+
+def missing_types(comfyui: str, dev: Mapping[str, str], nodes: Sequence[bundle.Node]
+                  ) -> list[str]:
     """Checked after, statically: each node type the bundle's packs provide must now be defined
     by an installed pack at the recorded version. Returns what is not, one line each."""
-    from git_comfy.core import nodepacks
-
-    survey = customnodes.survey(comfyui, dev, status=False)
     problems = []
-    for node in nodes:
-        pack = nodepacks.installed_pack(survey.packs, node.package, node.registry_id,
-                                        node.repository)
+    for node, pack in zip(nodes, installed(comfyui, dev, nodes), strict=True):
         if pack is None:
             problems += [f"{t}: no installed pack provides it ({node.package})"
                          for t in node.node_types]
             continue
-        [pack] = customnodes.with_status([pack])
         if node.version and pack.identity.version and pack.identity.version != node.version:
             problems.append(f"{node.package}: installed at {pack.identity.version[:12]}, the "
                             f"bundle needs {node.version[:12]}")
