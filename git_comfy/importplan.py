@@ -187,8 +187,9 @@ def make(path: str, copy: str, *, as_name: str | None, require_signed: bool) -> 
     with ModelIndex.open() as index:
         from git_comfy import modelroots
 
-        index.scan(modelroots.roots(env.comfyui, index.added_dirs()))
-        placements = modelplace.plan(index, env.comfyui, manifest.models)
+        roots = modelroots.roots(env.comfyui, index.added_dirs())
+        index.scan(roots)
+        placements = modelplace.plan(index, roots, env.comfyui, manifest.models)
     document, _changes = substitute.substitute(
         workflow.document, renames(workflow.document, placements), os.sep)
     written = jsonsafe.dumps(document, jsonsafe.layout_of(data))

@@ -81,15 +81,12 @@ def _quiet(_: str) -> None:
     """A broken extra_model_paths.yaml was reported by the scan already."""
 
 
-def comfyui_roots(comfyui: str) -> set[str]:
-    """The folders this ComfyUI loads models from: ``models/…`` and its extra_model_paths."""
-    return {r.path for r in modelroots.roots(comfyui, (), _quiet) if r.origin in _IN_COMFYUI}
-
-
-def plan(index: ModelIndex, comfyui: str, models: Sequence[bundle.Model]) -> list[Placement]:
-    """Where each model will come from; changes nothing but the index's cache."""
+def plan(index: ModelIndex, roots: Sequence[modelroots.Root], comfyui: str,
+         models: Sequence[bundle.Model]) -> list[Placement]:
+    """Where each model will come from, given the roots the index was just scanned with;
+    changes nothing but the index's cache."""
     placements = []
-    loaded_from = comfyui_roots(comfyui)
+    loaded_from = {r.path for r in roots if r.origin in _IN_COMFYUI}  # what ComfyUI loads
     for model in models:
         found = _found(index, model)
         here = [f for f in found if f.root in loaded_from
